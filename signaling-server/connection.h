@@ -1,0 +1,113 @@
+// One WebSocket client of the server: RFC 6455 framing over a raw socket
+// (or a TLS stream), and the peer's protocol state (room, id, rate limit).
+// Lives on its worker's thread only.
+#pragma once
+
+#include "gref.h"
+#include "messages.h"
+#include "websocket.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace palaver::server {
+
+class Worker;
+enum class RelayType;
+
+class Connection {
+public:
+    // `fd` is polled by the worker's epoll. Plain connections own `fd` and
+    // read and write it directly; TLS ones go through `tlsStream` (which owns
+    // the socket) and `fd` is only for polling.
+    Connection(Worker& worker, uint64_t id, int fd, GRef<GIOStream> tlsStream, std::string remote);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    uint64_t id() const { return id_; }
+    int fd() const { return fd_; }
+    bool isDead() const { return state_ == State::Dead; }
+    bool isOpen() const { return state_ == State::Open; }
+    bool hasJoinedOnce() const { return everJoined_; }
+    int64_t lastSeen() const { return lastSeen_; }
+
+    // Bytes the HTTP layer had already read past the upgrade request.
+    void start(std::string_view early);
+    void onReadable();
+    void onWritable();
+    // Writes what is queued; at most one syscall round per call.
+    void flush();
+
+    // A message routed to this peer while in join session `session`.
+    void deliver(uint64_t session, std::string_view text);
+    // Starts the closing handshake (close frame now, socket closed when the
+    // peer answers or after 5 s). Leaves the room at once.
+    void close(uint16_t code, std::string_view reason);
+    // Tears down without a handshake (dead peer, socket error).
+    void drop(const char* why);
+    void sendPing();
+    // Fired by the worker's deadline queues.
+    void onJoinDeadline();
+    void onCloseDeadline();
+
+private:
+    enum class State { Open, Closing, Dead };
+
+    bool readSome(size_t& n, bool& eof);
+    void consume(uint8_t* data, size_t length);
+    size_t processFrames(uint8_t* data, size_t length);
+    void handleFrame(const ws::FrameHeader& header, uint8_t* payload);
+    void handleMessage(ws::Opcode opcode, std::string_view data);
+    void handleText(std::string_view text);
+    void onJoin(protocol::Join& join);
+    void onLeave();
+    template<typename Build>
+    void relay(RelayType type, const std::optional<std::string>& to, Build&& build);
+    bool allowFrame(); // the token bucket
+    void tooLarge();
+    void protocolError(uint16_t code, const char* why);
+
+    void sendText(std::string_view json);
+    void sendError(protocol::ErrorCode code, std::string message, std::optional<std::string> ref);
+    void leaveRoom(const char* why);
+    void teardown();
+
+    Worker& worker_;
+    const uint64_t id_;
+    int fd_;
+    GRef<GIOStream> tlsStream_;
+    std::string remote_;
+    State state_ = State::Open;
+    bool closeReceived_ = false;
+    bool wantWrite_ = false;
+    bool queuedDirty_ = false;
+
+    // Framing.
+    std::string in_;          // an incomplete frame, and only that
+    uint64_t skip_ = 0;       // payload bytes still to discard (refused frame)
+    std::string fragments_;   // a fragmented message being joined
+    ws::Opcode fragmentOpcode_ = ws::Opcode::Continuation; // Continuation: none
+    std::string out_;
+    size_t outOffset_ = 0;
+
+    // Protocol.
+    std::string room_;
+    std::string peer_;
+    uint64_t session_ = 0;    // 0: not in a room
+    bool everJoined_ = false;
+    int64_t lastSeen_ = 0;
+
+    // Token bucket (PROTOCOL.md "Rate limit").
+    double tokens_ = 0;
+    int64_t refilledAt_ = 0;
+    int64_t rateErrorAt_ = -1;
+    struct DropHistory;       // allocated on the first drop only
+    std::unique_ptr<DropHistory> drops_;
+
+    friend class Worker;
+};
+
+} // namespace palaver::server

@@ -1,0 +1,558 @@
+#include "worker.h"
+
+#include "connection.h"
+#include "server.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace palaver::server {
+
+using namespace palaver::protocol;
+
+namespace {
+
+constexpr int64_t kCloseGraceUs = 5 * G_USEC_PER_SEC;
+constexpr unsigned kShutdownGraceMs = 2000;
+
+struct EpollSource {
+    GSource base;
+    Worker* worker;
+};
+
+// A GLib timeout calling a member function; the GRef owns the source.
+GRef<GSource> addTimeout(GMainContext* context, unsigned ms, Worker* worker, void (Worker::*method)(), bool repeat)
+{
+    struct Call {
+        Worker* worker;
+        void (Worker::*method)();
+        bool repeat;
+    };
+    GRef<GSource> source = adopt(g_timeout_source_new(ms));
+    g_source_set_callback(
+        source.get(),
+        [](gpointer data) -> gboolean {
+            auto* call = static_cast<Call*>(data);
+            (call->worker->*call->method)();
+            return call->repeat ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+        },
+        new Call { worker, method, repeat }, [](gpointer data) { delete static_cast<Call*>(data); });
+    g_source_attach(source.get(), context);
+    return source;
+}
+
+void destroySource(GRef<GSource>& source)
+{
+    if (source) {
+        g_source_destroy(source.get());
+        source.reset();
+    }
+}
+
+void respond(SoupServerMessage* msg, guint status, const char* contentType, const std::string& body)
+{
+    soup_server_message_set_status(msg, status, nullptr);
+    soup_server_message_set_response(msg, contentType, SOUP_MEMORY_COPY, body.data(), body.size());
+}
+
+} // namespace
+
+Worker::Worker(Server& server, int index, GRef<GSocket> listenSocket)
+    : server_(server)
+    , index_(index)
+    , listenSocket_(std::move(listenSocket))
+{
+}
+
+Worker::~Worker()
+{
+    joinThread();
+}
+
+bool Worker::start(std::string& error)
+{
+    std::promise<std::string> started;
+    auto result = started.get_future();
+    thread_ = std::thread([this, &started] { run(&started); });
+    error = result.get();
+    return error.empty();
+}
+
+void Worker::joinThread()
+{
+    if (thread_.joinable())
+        thread_.join();
+}
+
+void Worker::run(std::promise<std::string>* started)
+{
+    context_ = adopt(g_main_context_new());
+    g_main_context_push_thread_default(context_.get());
+    std::string error;
+    bool ok = setUp(error);
+    started->set_value(error);
+    if (ok) {
+        loop_ = adopt(g_main_loop_new(context_.get(), FALSE));
+        g_main_loop_run(loop_.get());
+    }
+    tearDown();
+    g_main_context_pop_thread_default(context_.get());
+}
+
+bool Worker::setUp(std::string& error)
+{
+    readBuffer_ = std::make_unique<uint8_t[]>(kReadBufferSize);
+    epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+    mailboxFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epollFd_ < 0 || mailboxFd_ < 0) {
+        error = std::string("cannot create the worker's event descriptors: ") + g_strerror(errno);
+        return false;
+    }
+    epoll_event ev {};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr; // the mailbox
+    epoll_ctl(epollFd_, EPOLL_CTL_ADD, mailboxFd_, &ev);
+
+    static GSourceFuncs funcs = { nullptr, nullptr, &Worker::dispatchEpoll, nullptr, nullptr, nullptr };
+    GSource* source = g_source_new(&funcs, sizeof(EpollSource));
+    reinterpret_cast<EpollSource*>(source)->worker = this;
+    g_source_add_unix_fd(source, epollFd_, G_IO_IN);
+    g_source_set_name(source, "palaver-epoll");
+    epollSource_ = adopt(source);
+    g_source_attach(source, context_.get());
+
+    GTlsCertificate* certificate = server_.tlsCertificate();
+    soup_ = adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "palaver-server", "tls-certificate", certificate, nullptr)));
+    soup_server_add_handler(soup_.get(), nullptr, &Worker::handleRequest, this, nullptr);
+    GUnique<GError> gerror;
+    if (!soup_server_listen_socket(soup_.get(), listenSocket_.get(), certificate ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0),
+            gerror.outPtr())) {
+        error = std::string("cannot serve HTTP: ") + gerror->message;
+        return false;
+    }
+
+    const Config& config = server_.config();
+    if (config.keepalive > 0)
+        keepaliveTimer_ = addTimeout(context_.get(), std::max(1u, static_cast<unsigned>(config.keepalive * 1000)), this, &Worker::onKeepalive, true);
+    updateNow();
+    return true;
+}
+
+void Worker::tearDown()
+{
+    destroySource(keepaliveTimer_);
+    destroySource(shutdownTimer_);
+    destroySource(joinDeadlines_.timer);
+    destroySource(closeDeadlines_.timer);
+    pendingUpgrades_.clear();
+    dirty_.clear();
+    retired_.clear();
+    connections_.clear();
+    if (soup_)
+        soup_server_disconnect(soup_.get());
+    soup_.reset();
+    destroySource(epollSource_);
+    loop_.reset();
+    if (epollFd_ >= 0)
+        ::close(epollFd_);
+    if (mailboxFd_ >= 0)
+        ::close(mailboxFd_);
+    epollFd_ = mailboxFd_ = -1;
+    // Let libsoup's pending closes and TLS close_notify finish.
+    while (g_main_context_iteration(context_.get(), FALSE)) {
+    }
+}
+
+void Worker::updateNow()
+{
+    now_ = g_get_monotonic_time();
+}
+
+// ---- HTTP ------------------------------------------------------------------
+
+void Worker::handleRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer self)
+{
+    static_cast<Worker*>(self)->onRequest(msg, path);
+}
+
+void Worker::onRequest(SoupServerMessage* msg, const char* path)
+{
+    updateNow();
+    const char* method = soup_server_message_get_method(msg);
+    bool get = method == SOUP_METHOD_GET || g_strcmp0(method, "GET") == 0;
+    bool head = g_strcmp0(method, "HEAD") == 0;
+    if (shuttingDown_) {
+        respond(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "text/plain", "shutting down\n");
+        return;
+    }
+    if (g_strcmp0(path, "/ws") == 0) {
+        onWebSocketRequest(msg);
+        return;
+    }
+    if (g_strcmp0(path, "/healthz") == 0 || g_strcmp0(path, "/metrics") == 0) {
+        if (!get && !head) {
+            soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
+            respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n");
+            return;
+        }
+        if (path[1] == 'h')
+            respond(msg, SOUP_STATUS_OK, "application/json", server_.healthJson());
+        else
+            respond(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", server_.metricsText());
+        return;
+    }
+    if (get || head) {
+        serveFile(msg, path);
+        return;
+    }
+    respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
+}
+
+void Worker::serveFile(SoupServerMessage* msg, const char* path)
+{
+    const std::string& root = server_.config().webRoot;
+    std::string relative = g_strcmp0(path, "/") == 0 ? std::string("/index.html") : std::string(path);
+    // Only plain names below the root: no "..", no hidden files.
+    bool safe = !root.empty() && relative.find("/.") == std::string::npos && relative.find('\\') == std::string::npos;
+    GUnique<char> file(g_build_filename(root.c_str(), relative.c_str(), nullptr));
+    char* contents = nullptr;
+    gsize length = 0;
+    if (!safe || !g_file_test(file.get(), G_FILE_TEST_IS_REGULAR) || !g_file_get_contents(file.get(), &contents, &length, nullptr)) {
+        respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
+        return;
+    }
+    GUnique<char> type(g_content_type_guess(file.get(), nullptr, 0, nullptr));
+    GUnique<char> mime(g_content_type_get_mime_type(type.get()));
+    soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+    soup_server_message_set_response(msg, mime ? mime.get() : "application/octet-stream", SOUP_MEMORY_TAKE, contents, length);
+}
+
+void Worker::onWebSocketRequest(SoupServerMessage* msg)
+{
+    GUnique<GError> error;
+    // No extensions are offered: permessage-deflate costs CPU on every
+    // relayed SDP for little gain on a signaling channel.
+    if (!soup_websocket_server_check_handshake(msg, nullptr, nullptr, nullptr, error.outPtr())) {
+        respond(msg, SOUP_STATUS_BAD_REQUEST, "text/plain", std::string("WebSocket upgrade required: ") + error->message + "\n");
+        return;
+    }
+    soup_websocket_server_process_handshake(msg, nullptr, nullptr, nullptr, nullptr);
+    pendingUpgrades_[msg] = connectSignal(msg, "wrote-informational", this, &Worker::onUpgradeWritten);
+}
+
+void Worker::onUpgradeWritten(SoupServerMessage* msg)
+{
+    updateNow();
+    auto it = pendingUpgrades_.find(msg);
+    if (it == pendingUpgrades_.end())
+        return;
+    pendingUpgrades_.erase(it);
+    GRef<GIOStream> stream = adopt(soup_server_message_steal_connection(msg));
+    if (stream)
+        adoptConnection(msg, stream.get());
+    endOfDispatch();
+}
+
+void Worker::adoptConnection(SoupServerMessage* msg, GIOStream* stream)
+{
+    auto* socket = static_cast<GSocket*>(g_object_get_data(G_OBJECT(stream), "GSocket"));
+    if (!socket) {
+        g_warning("upgraded connection has no socket; closing it");
+        g_io_stream_close(stream, nullptr, nullptr);
+        return;
+    }
+    const char* host = soup_server_message_get_remote_host(msg);
+    std::string remote = host ? host : "?";
+    if (GSocketAddress* address = soup_server_message_get_remote_address(msg); G_IS_INET_SOCKET_ADDRESS(address))
+        remote += ":" + std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(address)));
+
+    // Bytes the client sent right behind its upgrade request may sit in
+    // libsoup's input buffer, where epoll cannot see them: take them now.
+    std::string early;
+    GInputStream* input = g_io_stream_get_input_stream(stream);
+    for (;;) {
+        GUnique<GError> error;
+        gssize n = g_pollable_input_stream_read_nonblocking(G_POLLABLE_INPUT_STREAM(input), readBuffer_.get(), kReadBufferSize, nullptr, error.outPtr());
+        if (n <= 0)
+            break;
+        early.append(reinterpret_cast<char*>(readBuffer_.get()), static_cast<size_t>(n));
+    }
+
+    int fd;
+    GRef<GIOStream> tls;
+    if (server_.tlsCertificate()) {
+        fd = g_socket_get_fd(socket);
+        tls = GRef<GIOStream>(stream);
+    } else {
+        // A plain connection keeps only a descriptor: no GObjects per idle
+        // peer. GLib made it non-blocking; the dup shares that flag.
+        fd = fcntl(g_socket_get_fd(socket), F_DUPFD_CLOEXEC, 0);
+        g_io_stream_close(stream, nullptr, nullptr);
+        if (fd < 0) {
+            g_warning("cannot take over the connection from %s: %s", remote.c_str(), g_strerror(errno));
+            return;
+        }
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    uint64_t id = nextConnectionId_++;
+    auto connection = std::make_unique<Connection>(*this, id, fd, std::move(tls), remote);
+    Connection* raw = connection.get();
+    epoll_event ev {};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.ptr = raw;
+    if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        g_warning("cannot watch the connection from %s: %s", remote.c_str(), g_strerror(errno));
+        return;
+    }
+    connections_.emplace(id, std::move(connection));
+    metrics_.connections.fetch_add(1, std::memory_order_relaxed);
+    WorkerMetrics::add(metrics_.connectionsTotal);
+    g_debug("worker %d: WebSocket connection %" G_GUINT64_FORMAT " from %s", index_, id, remote.c_str());
+
+    if (double timeout = server_.config().joinTimeout; timeout > 0) {
+        joinDeadlines_.entries.emplace_back(now_ + static_cast<int64_t>(timeout * G_USEC_PER_SEC), id);
+        armDeadline(joinDeadlines_, &Worker::onJoinDeadlines);
+    }
+    raw->start(early);
+}
+
+Connection* Worker::find(uint64_t id)
+{
+    auto it = connections_.find(id);
+    return it == connections_.end() ? nullptr : it->second.get();
+}
+
+// ---- Event loop ------------------------------------------------------------
+
+gboolean Worker::dispatchEpoll(GSource* source, GSourceFunc, gpointer)
+{
+    reinterpret_cast<EpollSource*>(source)->worker->onEpoll();
+    return G_SOURCE_CONTINUE;
+}
+
+void Worker::onEpoll()
+{
+    updateNow();
+    epoll_event events[256];
+    int n = epoll_wait(epollFd_, events, G_N_ELEMENTS(events), 0);
+    for (int i = 0; i < n; ++i) {
+        auto* connection = static_cast<Connection*>(events[i].data.ptr);
+        if (!connection) {
+            drainMailbox();
+            continue;
+        }
+        if (connection->isDead())
+            continue;
+        if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+            connection->onReadable();
+        if (!connection->isDead() && (events[i].events & EPOLLOUT))
+            connection->onWritable();
+    }
+    endOfDispatch();
+}
+
+void Worker::post(uint64_t connectionId, uint64_t session, std::string text)
+{
+    bool wake;
+    {
+        std::lock_guard lock(mailboxMutex_);
+        wake = mailbox_.empty();
+        mailbox_.push_back({ connectionId, session, std::move(text) });
+    }
+    if (wake) {
+        uint64_t one = 1;
+        [[maybe_unused]] ssize_t r = ::write(mailboxFd_, &one, sizeof one);
+    }
+}
+
+void Worker::requestShutdown()
+{
+    {
+        std::lock_guard lock(mailboxMutex_);
+        shutdownRequested_ = true;
+    }
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t r = ::write(mailboxFd_, &one, sizeof one);
+}
+
+void Worker::drainMailbox()
+{
+    // Read the eventfd before taking the queue: a post that lands after the
+    // swap writes it again, so nothing waits unseen.
+    uint64_t count;
+    [[maybe_unused]] ssize_t r = ::read(mailboxFd_, &count, sizeof count);
+    std::vector<Delivery> batch;
+    bool shutdown;
+    {
+        std::lock_guard lock(mailboxMutex_);
+        batch.swap(mailbox_);
+        shutdown = shutdownRequested_;
+    }
+    for (auto& d : batch) {
+        if (Connection* c = find(d.connectionId))
+            c->deliver(d.session, d.text);
+    }
+    if (shutdown && !shuttingDown_)
+        beginShutdown();
+}
+
+void Worker::deliver(const PeerRef& to, std::string text)
+{
+    if (to.worker == this) {
+        if (Connection* c = find(to.connectionId))
+            c->deliver(to.session, text);
+        return;
+    }
+    to.worker->post(to.connectionId, to.session, std::move(text));
+}
+
+void Worker::deliverAll(const std::vector<PeerRef>& to, const std::string& text)
+{
+    for (const auto& ref : to)
+        deliver(ref, text);
+}
+
+void Worker::markDirty(Connection* connection)
+{
+    if (!connection->queuedDirty_) {
+        connection->queuedDirty_ = true;
+        dirty_.push_back(connection);
+    }
+}
+
+void Worker::setWantWrite(Connection* connection, bool want)
+{
+    epoll_event ev {};
+    ev.events = EPOLLIN | EPOLLRDHUP | (want ? uint32_t(EPOLLOUT) : 0u);
+    ev.data.ptr = connection;
+    epoll_ctl(epollFd_, EPOLL_CTL_MOD, connection->fd(), &ev);
+}
+
+void Worker::retire(Connection* connection)
+{
+    epoll_ctl(epollFd_, EPOLL_CTL_DEL, connection->fd(), nullptr);
+    auto it = connections_.find(connection->id());
+    if (it != connections_.end()) {
+        retired_.push_back(std::move(it->second));
+        connections_.erase(it);
+        metrics_.connections.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (shuttingDown_ && connections_.empty() && loop_)
+        g_main_loop_quit(loop_.get());
+}
+
+void Worker::endOfDispatch()
+{
+    // Flushing may tear a connection down, which tells its room and so
+    // queues output on others: the list can grow while it is walked.
+    for (size_t i = 0; i < dirty_.size(); ++i) {
+        if (!dirty_[i]->isDead())
+            dirty_[i]->flush();
+    }
+    dirty_.clear();
+    retired_.clear();
+}
+
+// ---- Timers ----------------------------------------------------------------
+
+void Worker::armDeadline(DeadlineQueue& queue, void (Worker::*fire)())
+{
+    if (queue.timer || queue.entries.empty())
+        return;
+    int64_t wait = queue.entries.front().first - now_;
+    unsigned ms = wait <= 0 ? 0 : static_cast<unsigned>((wait + 999) / 1000);
+    queue.timer = addTimeout(context_.get(), ms, this, fire, false);
+}
+
+void Worker::onJoinDeadlines()
+{
+    updateNow();
+    joinDeadlines_.timer.reset();
+    while (!joinDeadlines_.entries.empty() && joinDeadlines_.entries.front().first <= now_) {
+        uint64_t id = joinDeadlines_.entries.front().second;
+        joinDeadlines_.entries.pop_front();
+        if (Connection* c = find(id))
+            c->onJoinDeadline();
+    }
+    armDeadline(joinDeadlines_, &Worker::onJoinDeadlines);
+    endOfDispatch();
+}
+
+void Worker::addCloseDeadline(Connection* connection)
+{
+    closeDeadlines_.entries.emplace_back(now_ + kCloseGraceUs, connection->id());
+    armDeadline(closeDeadlines_, &Worker::onCloseDeadlines);
+}
+
+void Worker::onCloseDeadlines()
+{
+    updateNow();
+    closeDeadlines_.timer.reset();
+    while (!closeDeadlines_.entries.empty() && closeDeadlines_.entries.front().first <= now_) {
+        uint64_t id = closeDeadlines_.entries.front().second;
+        closeDeadlines_.entries.pop_front();
+        if (Connection* c = find(id))
+            c->onCloseDeadline();
+    }
+    armDeadline(closeDeadlines_, &Worker::onCloseDeadlines);
+    endOfDispatch();
+}
+
+void Worker::onKeepalive()
+{
+    updateNow();
+    // PROTOCOL.md: a peer that sent nothing, not even a pong, for two
+    // intervals is dropped.
+    auto limit = static_cast<int64_t>(2 * server_.config().keepalive * G_USEC_PER_SEC);
+    std::vector<Connection*> dead;
+    for (auto& [id, c] : connections_) {
+        if (!c->isOpen())
+            continue;
+        if (now_ - c->lastSeen() > limit)
+            dead.push_back(c.get());
+        else
+            c->sendPing();
+    }
+    for (Connection* c : dead) {
+        WorkerMetrics::add(metrics_.keepaliveDrops);
+        g_info("dropping %s (%s): no answer to keepalive pings", c->remote_.c_str(), c->peer_.c_str());
+        c->drop("keepalive timeout");
+    }
+    endOfDispatch();
+}
+
+void Worker::beginShutdown()
+{
+    shuttingDown_ = true;
+    soup_server_disconnect(soup_.get());
+    std::vector<Connection*> all;
+    all.reserve(connections_.size());
+    for (auto& [id, c] : connections_)
+        all.push_back(c.get());
+    for (Connection* c : all) {
+        if (c->isOpen())
+            c->close(kCloseGoingAway, "server shutting down");
+        else
+            c->drop("server shutting down");
+    }
+    endOfDispatch();
+    if (connections_.empty())
+        g_main_loop_quit(loop_.get());
+    else
+        shutdownTimer_ = addTimeout(context_.get(), kShutdownGraceMs, this, &Worker::onShutdownTimeout, false);
+}
+
+void Worker::onShutdownTimeout()
+{
+    g_main_loop_quit(loop_.get());
+}
+
+} // namespace palaver::server

@@ -1,0 +1,153 @@
+// One worker thread: its own GMainContext, a SoupServer on its own
+// SO_REUSEPORT listening socket (HTTP, TLS, the WebSocket upgrade), and one
+// epoll set for the WebSocket connections it owns.
+//
+// Threads: everything here runs on the worker's thread except post(),
+// requestShutdown() and metrics() reads. A connection belongs to the worker
+// that accepted it for its whole life; messages for it from other workers
+// arrive through the mailbox (post), in the order each sender posted them.
+//
+// Why epoll and not a GSource per connection: GLib polls every descriptor
+// of a context on each wake-up, so with 10,000 quiet connections every
+// relayed message would pay for all of them. One epoll descriptor in the
+// context costs the same whatever the number of connections.
+#pragma once
+
+#include "gref.h"
+#include "metrics.h"
+#include "room_registry.h"
+#include "signal_connection.h"
+
+#include <libsoup/soup.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace palaver::server {
+
+class Connection;
+class Server;
+
+class Worker {
+public:
+    Worker(Server& server, int index, GRef<GSocket> listenSocket);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Starts the thread and waits until its SoupServer accepts.
+    bool start(std::string& error);
+    // Any thread: close every WebSocket with 1001 and end the thread (at
+    // most ~2 s later). joinThread() waits for it.
+    void requestShutdown();
+    void joinThread();
+
+    // Any thread: a message for one of this worker's connections.
+    void post(uint64_t connectionId, uint64_t session, std::string text);
+
+    const WorkerMetrics& metrics() const { return metrics_; }
+
+    // ---- Owner thread only ----
+    Server& server() { return server_; }
+    WorkerMetrics& counters() { return metrics_; }
+    int64_t now() const { return now_; } // monotonic µs, refreshed per dispatch
+    uint64_t newSession() { return ++sessionCounter_ * 64 + static_cast<uint64_t>(index_); }
+
+    // Sends `text` to a peer wherever it lives.
+    void deliver(const PeerRef& to, std::string text);
+    void deliverAll(const std::vector<PeerRef>& to, const std::string& text);
+
+    // A connection with output to write at the end of this dispatch.
+    void markDirty(Connection* connection);
+    void setWantWrite(Connection* connection, bool want);
+    // Forgets a connection; it is freed once the current dispatch ends.
+    void retire(Connection* connection);
+    void addCloseDeadline(Connection* connection);
+    // The shared read buffer (connections only keep what a partial frame needs).
+    uint8_t* readBuffer() { return readBuffer_.get(); }
+    static constexpr size_t kReadBufferSize = 64 * 1024;
+
+private:
+    struct Delivery {
+        uint64_t connectionId;
+        uint64_t session;
+        std::string text;
+    };
+    // Deadlines that are all the same distance from their start are kept in
+    // FIFO order, so one timer for the head serves them all.
+    struct DeadlineQueue {
+        std::deque<std::pair<int64_t, uint64_t>> entries; // (deadline µs, connection id)
+        GRef<GSource> timer;
+    };
+
+    void run(std::promise<std::string>* started);
+    bool setUp(std::string& error);
+    void tearDown();
+
+    // SoupServer handlers.
+    static void handleRequest(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer self);
+    void onRequest(SoupServerMessage* msg, const char* path);
+    void onWebSocketRequest(SoupServerMessage* msg);
+    void onUpgradeWritten(SoupServerMessage* msg);
+    void serveFile(SoupServerMessage* msg, const char* path);
+
+    void adoptConnection(SoupServerMessage* msg, GIOStream* stream);
+    Connection* find(uint64_t id);
+
+    // The epoll GSource.
+    static gboolean dispatchEpoll(GSource*, GSourceFunc, gpointer);
+    void onEpoll();
+    void drainMailbox();
+    void endOfDispatch(); // flush dirty connections, free retired ones
+
+    void armDeadline(DeadlineQueue& queue, void (Worker::*fire)());
+    void onJoinDeadlines();
+    void onCloseDeadlines();
+    void onKeepalive();
+    void beginShutdown();
+    void onShutdownTimeout();
+    void updateNow();
+
+    Server& server_;
+    const int index_;
+    GRef<GSocket> listenSocket_;
+    std::thread thread_;
+
+    // Owned by the worker thread once started.
+    GRef<GMainContext> context_;
+    GRef<GMainLoop> loop_;
+    GRef<SoupServer> soup_;
+    GRef<GSource> epollSource_;
+    GRef<GSource> keepaliveTimer_;
+    GRef<GSource> shutdownTimer_;
+    int epollFd_ = -1;
+    int mailboxFd_ = -1; // eventfd
+    std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+    std::unordered_map<SoupServerMessage*, SignalConnection> pendingUpgrades_;
+    std::vector<Connection*> dirty_;
+    std::vector<std::unique_ptr<Connection>> retired_;
+    DeadlineQueue joinDeadlines_;
+    DeadlineQueue closeDeadlines_;
+    std::unique_ptr<uint8_t[]> readBuffer_;
+    uint64_t nextConnectionId_ = 1;
+    uint64_t sessionCounter_ = 0;
+    int64_t now_ = 0;
+    bool shuttingDown_ = false;
+
+    // mailboxMutex_ guards mailbox_ and shutdownRequested_; a leaf lock.
+    std::mutex mailboxMutex_;
+    std::vector<Delivery> mailbox_;
+    bool shutdownRequested_ = false;
+
+    WorkerMetrics metrics_;
+};
+
+} // namespace palaver::server

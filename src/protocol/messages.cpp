@@ -1,0 +1,543 @@
+#include "messages.h"
+
+#include "gref.h"
+
+#include <json-glib/json-glib.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+
+namespace palaver::protocol {
+
+namespace {
+
+constexpr std::array<const char*, kErrorCodeCount> kErrorNames = {
+    "bad-json", "bad-message", "unknown-type", "not-joined", "already-joined", "peer-id-taken",
+    "room-full", "unknown-peer", "rate-limited", "unauthorized", "too-large",
+};
+
+// Thrown only inside this file, from member readers to the parse entry
+// points, never across a C callback.
+struct Reject {
+    ErrorCode code;
+    std::string message;
+};
+
+// One parser per thread: creating a JsonParser per frame costs more than
+// parsing a small message.
+JsonParser* threadParser()
+{
+    thread_local GRef<JsonParser> parser = adopt(json_parser_new());
+    return parser.get();
+}
+
+// json-glib decodes "\u0000" into a C string and so truncates it silently;
+// the protocol lets us refuse such strings instead of relaying a shortened one.
+bool hasEscapedNul(std::string_view text)
+{
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && text.substr(i + 2, 4) == "0000")
+            return true;
+        ++i; // skip the escaped character, so "\\u0000" is not matched
+    }
+    return false;
+}
+
+JsonNode* member(JsonObject* object, const char* name)
+{
+    JsonNode* node = json_object_get_member(object, name);
+    // "An optional member that is null counts as absent"; a required one
+    // that is null is missing.
+    if (node && JSON_NODE_HOLDS_NULL(node))
+        return nullptr;
+    return node;
+}
+
+bool isString(JsonNode* node)
+{
+    return JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING;
+}
+
+std::optional<std::string> optionalString(JsonObject* object, const char* name)
+{
+    JsonNode* node = member(object, name);
+    if (!node)
+        return std::nullopt;
+    if (!isString(node))
+        throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must be a string" };
+    return std::string(json_node_get_string(node));
+}
+
+std::string requiredString(JsonObject* object, const char* name)
+{
+    JsonNode* node = member(object, name);
+    if (!node)
+        throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' is missing" };
+    if (!isString(node))
+        throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must be a string" };
+    return json_node_get_string(node);
+}
+
+std::string requiredId(JsonObject* object, const char* name)
+{
+    std::string id = requiredString(object, name);
+    if (!isValidId(id))
+        throw Reject { ErrorCode::BadMessage,
+            std::string("member '") + name + "' must be 1 to 64 characters of A-Z a-z 0-9 . _ -" };
+    return id;
+}
+
+std::optional<std::string> optionalId(JsonObject* object, const char* name)
+{
+    auto id = optionalString(object, name);
+    if (id && !isValidId(*id))
+        throw Reject { ErrorCode::BadMessage,
+            std::string("member '") + name + "' must be 1 to 64 characters of A-Z a-z 0-9 . _ -" };
+    return id;
+}
+
+int64_t requiredIndex(JsonObject* object, const char* name)
+{
+    JsonNode* node = member(object, name);
+    if (!node)
+        throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' is missing" };
+    if (JSON_NODE_HOLDS_VALUE(node)) {
+        GType type = json_node_get_value_type(node);
+        if (type == G_TYPE_INT64) {
+            int64_t v = json_node_get_int(node);
+            if (v >= 0)
+                return v;
+        } else if (type == G_TYPE_DOUBLE) {
+            // 1.0 is the integer 1 in JavaScript's eyes; 1.5 is not an index.
+            double v = json_node_get_double(node);
+            if (v >= 0 && v <= 9007199254740992.0 && std::floor(v) == v)
+                return static_cast<int64_t>(v);
+        }
+    }
+    throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must be an integer >= 0" };
+}
+
+std::vector<std::string> stringArray(JsonObject* object, const char* name, bool required)
+{
+    JsonNode* node = member(object, name);
+    std::vector<std::string> out;
+    if (!node) {
+        if (required)
+            throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' is missing" };
+        return out;
+    }
+    if (!JSON_NODE_HOLDS_ARRAY(node))
+        throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must be an array" };
+    JsonArray* array = json_node_get_array(node);
+    guint n = json_array_get_length(array);
+    out.reserve(n);
+    for (guint i = 0; i < n; ++i) {
+        JsonNode* item = json_array_get_element(array, i);
+        if (!isString(item))
+            throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must hold strings" };
+        out.emplace_back(json_node_get_string(item));
+    }
+    return out;
+}
+
+// Parses `text` into an object and its `type`, or throws bad-json /
+// bad-message (without ref) as "Fine points" says.
+JsonObject* parseEnvelope(std::string_view text, std::string& type)
+{
+    if (std::memchr(text.data(), '\0', text.size()))
+        throw Reject { ErrorCode::BadJson, "the frame is not valid JSON (it holds a NUL byte)" };
+    JsonParser* parser = threadParser();
+    GUnique<GError> error;
+    if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), error.outPtr()))
+        throw Reject { ErrorCode::BadJson, std::string("the frame is not valid JSON: ") + error->message };
+    JsonNode* root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+        throw Reject { ErrorCode::BadJson, "the frame is not a JSON object" };
+    JsonObject* object = json_node_get_object(root);
+    JsonNode* typeNode = json_object_get_member(object, "type");
+    if (!typeNode || !isString(typeNode))
+        throw Reject { ErrorCode::BadMessage, "member 'type' is missing or not a string" };
+    type = json_node_get_string(typeNode);
+    return object;
+}
+
+void rejectEscapedNul(std::string_view text)
+{
+    if (hasEscapedNul(text))
+        throw Reject { ErrorCode::BadMessage, "strings must not contain U+0000" };
+}
+
+} // namespace
+
+const char* errorCodeName(ErrorCode code)
+{
+    return kErrorNames[static_cast<size_t>(code)];
+}
+
+std::optional<ErrorCode> errorCodeFromName(std::string_view name)
+{
+    for (size_t i = 0; i < kErrorNames.size(); ++i) {
+        if (name == kErrorNames[i])
+            return static_cast<ErrorCode>(i);
+    }
+    return std::nullopt;
+}
+
+bool isValidId(std::string_view id)
+{
+    if (id.empty() || id.size() > 64)
+        return false;
+    for (char c : id) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+            || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+const char* typeName(const ClientMessage& message)
+{
+    static constexpr const char* names[] = { "join", "leave", "send-offer", "send-answer", "ice-candidate", "ping" };
+    return names[message.index()];
+}
+
+const char* typeName(const ServerMessage& message)
+{
+    static constexpr const char* names[] = { "joined", "peer-joined", "peer-left", "send-offer",
+        "send-answer", "ice-candidate", "pong", "error" };
+    return names[message.index()];
+}
+
+Parsed<ClientMessage> parseClientMessage(std::string_view text)
+{
+    std::string type;
+    try {
+        JsonObject* object = parseEnvelope(text, type);
+        try {
+            if (type == "join") {
+                Join join;
+                join.room = requiredId(object, "room");
+                join.peer = optionalId(object, "peer");
+                join.token = optionalString(object, "token");
+                return { std::move(join) };
+            }
+            if (type == "leave")
+                return { Leave {} };
+            if (type == "send-offer" || type == "send-answer") {
+                rejectEscapedNul(text);
+                std::string sdp = requiredString(object, "sdp");
+                auto to = optionalId(object, "to");
+                if (type == "send-offer")
+                    return { SendOffer { std::move(sdp), std::move(to) } };
+                return { SendAnswer { std::move(sdp), std::move(to) } };
+            }
+            if (type == "ice-candidate") {
+                rejectEscapedNul(text);
+                SendCandidate c;
+                c.candidate = requiredString(object, "candidate");
+                c.sdpMLineIndex = requiredIndex(object, "sdpMLineIndex");
+                c.sdpMid = optionalString(object, "sdpMid");
+                c.to = optionalId(object, "to");
+                return { std::move(c) };
+            }
+            if (type == "ping")
+                return { Ping {} };
+        } catch (Reject& r) {
+            return { ParseError { r.code, std::move(r.message), type } };
+        }
+        return { ParseError { ErrorCode::UnknownType, "unknown message type '" + type + "'", type } };
+    } catch (Reject& r) {
+        return { ParseError { r.code, std::move(r.message), std::nullopt } };
+    }
+}
+
+Parsed<ServerMessage> parseServerMessage(std::string_view text)
+{
+    std::string type;
+    try {
+        JsonObject* object = parseEnvelope(text, type);
+        try {
+            if (type == "joined") {
+                Joined j;
+                j.room = requiredId(object, "room");
+                j.peer = requiredId(object, "peer");
+                j.peers = stringArray(object, "peers", true);
+                JsonNode* servers = member(object, "iceServers");
+                if (servers) {
+                    if (!JSON_NODE_HOLDS_ARRAY(servers))
+                        throw Reject { ErrorCode::BadMessage, "member 'iceServers' must be an array" };
+                    JsonArray* array = json_node_get_array(servers);
+                    for (guint i = 0; i < json_array_get_length(array); ++i) {
+                        JsonNode* item = json_array_get_element(array, i);
+                        if (!JSON_NODE_HOLDS_OBJECT(item))
+                            throw Reject { ErrorCode::BadMessage, "iceServers entries must be objects" };
+                        JsonObject* entry = json_node_get_object(item);
+                        IceServer server;
+                        JsonNode* urls = member(entry, "urls");
+                        // RTCIceServer allows a single string as well as an array.
+                        if (urls && isString(urls))
+                            server.urls.emplace_back(json_node_get_string(urls));
+                        else
+                            server.urls = stringArray(entry, "urls", true);
+                        server.username = optionalString(entry, "username");
+                        server.credential = optionalString(entry, "credential");
+                        j.iceServers.push_back(std::move(server));
+                    }
+                }
+                return { std::move(j) };
+            }
+            if (type == "peer-joined")
+                return { PeerJoined { requiredId(object, "peer") } };
+            if (type == "peer-left")
+                return { PeerLeft { requiredId(object, "peer") } };
+            if (type == "send-offer" || type == "send-answer") {
+                std::string from = requiredId(object, "from");
+                std::string sdp = requiredString(object, "sdp");
+                if (type == "send-offer")
+                    return { RelayedOffer { std::move(from), std::move(sdp) } };
+                return { RelayedAnswer { std::move(from), std::move(sdp) } };
+            }
+            if (type == "ice-candidate") {
+                RelayedCandidate c;
+                c.from = requiredId(object, "from");
+                c.candidate = requiredString(object, "candidate");
+                c.sdpMLineIndex = requiredIndex(object, "sdpMLineIndex");
+                c.sdpMid = optionalString(object, "sdpMid");
+                return { std::move(c) };
+            }
+            if (type == "pong")
+                return { Pong {} };
+            if (type == "error") {
+                Error e;
+                std::string code = requiredString(object, "code");
+                auto parsed = errorCodeFromName(code);
+                if (!parsed)
+                    throw Reject { ErrorCode::BadMessage, "unknown error code '" + code + "'" };
+                e.code = *parsed;
+                e.message = optionalString(object, "message").value_or("");
+                e.ref = optionalString(object, "ref");
+                return { std::move(e) };
+            }
+        } catch (Reject& r) {
+            return { ParseError { r.code, std::move(r.message), type } };
+        }
+        return { ParseError { ErrorCode::UnknownType, "unknown message type '" + type + "'", type } };
+    } catch (Reject& r) {
+        return { ParseError { r.code, std::move(r.message), std::nullopt } };
+    }
+}
+
+void appendJsonString(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    size_t start = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(s.data() + start, i - start);
+        switch (c) {
+        case '"': out.append("\\\""); break;
+        case '\\': out.append("\\\\"); break;
+        case '\n': out.append("\\n"); break;
+        case '\r': out.append("\\r"); break;
+        case '\t': out.append("\\t"); break;
+        case '\b': out.append("\\b"); break;
+        case '\f': out.append("\\f"); break;
+        default:
+            out.append("\\u00");
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 0xf]);
+        }
+        start = i + 1;
+    }
+    out.append(s.data() + start, s.size() - start);
+    out.push_back('"');
+}
+
+namespace {
+
+// Small writer for the fixed shapes below: {"type":"...",...}.
+class ObjectWriter {
+public:
+    explicit ObjectWriter(const char* type, size_t reserve = 64)
+    {
+        out_.reserve(reserve);
+        out_.append("{\"type\":\"").append(type).push_back('"');
+    }
+    ObjectWriter& str(const char* key, std::string_view value)
+    {
+        keyOf(key);
+        appendJsonString(out_, value);
+        return *this;
+    }
+    ObjectWriter& optStr(const char* key, const std::optional<std::string>& value)
+    {
+        if (value)
+            str(key, *value);
+        return *this;
+    }
+    ObjectWriter& integer(const char* key, int64_t value)
+    {
+        keyOf(key);
+        out_.append(std::to_string(value));
+        return *this;
+    }
+    ObjectWriter& strings(const char* key, const std::vector<std::string>& values)
+    {
+        keyOf(key);
+        appendStrings(out_, values);
+        return *this;
+    }
+    ObjectWriter& raw(const char* key, std::string_view json)
+    {
+        keyOf(key);
+        out_.append(json);
+        return *this;
+    }
+    std::string finish()
+    {
+        out_.push_back('}');
+        return std::move(out_);
+    }
+
+    static void appendStrings(std::string& out, const std::vector<std::string>& values)
+    {
+        out.push_back('[');
+        for (size_t i = 0; i < values.size(); ++i) {
+            if (i)
+                out.push_back(',');
+            appendJsonString(out, values[i]);
+        }
+        out.push_back(']');
+    }
+
+private:
+    void keyOf(const char* key)
+    {
+        out_.append(",\"").append(key).append("\":");
+    }
+    std::string out_;
+};
+
+std::string iceServersJson(const std::vector<IceServer>& servers)
+{
+    std::string out = "[";
+    for (size_t i = 0; i < servers.size(); ++i) {
+        const IceServer& s = servers[i];
+        if (i)
+            out.push_back(',');
+        out.append("{\"urls\":");
+        ObjectWriter::appendStrings(out, s.urls);
+        if (s.username) {
+            out.append(",\"username\":");
+            appendJsonString(out, *s.username);
+        }
+        if (s.credential) {
+            out.append(",\"credential\":");
+            appendJsonString(out, *s.credential);
+        }
+        out.push_back('}');
+    }
+    out.push_back(']');
+    return out;
+}
+
+template<class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+template<class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+} // namespace
+
+std::string serialize(const ClientMessage& message)
+{
+    return std::visit(Overloaded {
+                          [](const Join& m) {
+                              return ObjectWriter("join").str("room", m.room).optStr("peer", m.peer).optStr("token", m.token).finish();
+                          },
+                          [](const Leave&) { return ObjectWriter("leave").finish(); },
+                          [](const SendOffer& m) {
+                              return ObjectWriter("send-offer", m.sdp.size() + 64).optStr("to", m.to).str("sdp", m.sdp).finish();
+                          },
+                          [](const SendAnswer& m) {
+                              return ObjectWriter("send-answer", m.sdp.size() + 64).optStr("to", m.to).str("sdp", m.sdp).finish();
+                          },
+                          [](const SendCandidate& m) {
+                              return ObjectWriter("ice-candidate", m.candidate.size() + 96)
+                                  .optStr("to", m.to)
+                                  .str("candidate", m.candidate)
+                                  .integer("sdpMLineIndex", m.sdpMLineIndex)
+                                  .optStr("sdpMid", m.sdpMid)
+                                  .finish();
+                          },
+                          [](const Ping&) { return ObjectWriter("ping").finish(); },
+                      },
+        message);
+}
+
+std::string serialize(const ServerMessage& message)
+{
+    return std::visit(Overloaded {
+                          [](const Joined& m) {
+                              return ObjectWriter("joined", 128)
+                                  .str("room", m.room)
+                                  .str("peer", m.peer)
+                                  .strings("peers", m.peers)
+                                  .raw("iceServers", iceServersJson(m.iceServers))
+                                  .finish();
+                          },
+                          [](const PeerJoined& m) { return ObjectWriter("peer-joined").str("peer", m.peer).finish(); },
+                          [](const PeerLeft& m) { return ObjectWriter("peer-left").str("peer", m.peer).finish(); },
+                          [](const RelayedOffer& m) {
+                              return ObjectWriter("send-offer", m.sdp.size() + 64).str("from", m.from).str("sdp", m.sdp).finish();
+                          },
+                          [](const RelayedAnswer& m) {
+                              return ObjectWriter("send-answer", m.sdp.size() + 64).str("from", m.from).str("sdp", m.sdp).finish();
+                          },
+                          [](const RelayedCandidate& m) {
+                              return ObjectWriter("ice-candidate", m.candidate.size() + 96)
+                                  .str("from", m.from)
+                                  .str("candidate", m.candidate)
+                                  .integer("sdpMLineIndex", m.sdpMLineIndex)
+                                  .optStr("sdpMid", m.sdpMid)
+                                  .finish();
+                          },
+                          [](const Pong&) { return ObjectWriter("pong").finish(); },
+                          [](const Error& m) {
+                              return ObjectWriter("error", 96 + m.message.size())
+                                  .str("code", errorCodeName(m.code))
+                                  .str("message", m.message)
+                                  .optStr("ref", m.ref)
+                                  .finish();
+                          },
+                      },
+        message);
+}
+
+std::optional<ChatMessage> parseChatMessage(std::string_view text)
+{
+    std::string type;
+    try {
+        JsonObject* object = parseEnvelope(text, type);
+        if (type != "chat")
+            return std::nullopt;
+        return ChatMessage { requiredString(object, "text") };
+    } catch (Reject&) {
+        return std::nullopt;
+    }
+}
+
+std::string serialize(const ChatMessage& message)
+{
+    return ObjectWriter("chat", message.text.size() + 32).str("text", message.text).finish();
+}
+
+} // namespace palaver::protocol
