@@ -46,6 +46,167 @@ bool hasEscapedNul(std::string_view text)
     return false;
 }
 
+// RFC 8259 syntax, checked before json-glib builds a tree: json-glib 1.6
+// accepts more than JSON (several root values, single quotes, leading zeros,
+// raw control characters in strings), and PROTOCOL.md calls all of those
+// bad-json. One pass, no allocation; nesting deeper than kMaxDepth counts as
+// malformed too, so a hostile frame cannot exhaust the stack.
+class StrictJson {
+public:
+    explicit StrictJson(std::string_view text)
+        : p_(text.data())
+        , end_(text.data() + text.size())
+    {
+    }
+    bool valid()
+    {
+        ws();
+        if (!value(0))
+            return false;
+        ws();
+        return p_ == end_;
+    }
+
+private:
+    static constexpr int kMaxDepth = 256;
+
+    void ws()
+    {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r'))
+            ++p_;
+    }
+    bool literal(const char* word)
+    {
+        size_t n = strlen(word);
+        if (static_cast<size_t>(end_ - p_) < n || std::memcmp(p_, word, n) != 0)
+            return false;
+        p_ += n;
+        return true;
+    }
+    bool digits()
+    {
+        const char* start = p_;
+        while (p_ < end_ && *p_ >= '0' && *p_ <= '9')
+            ++p_;
+        return p_ > start;
+    }
+    bool number()
+    {
+        if (p_ < end_ && *p_ == '-')
+            ++p_;
+        if (p_ < end_ && *p_ == '0')
+            ++p_;
+        else if (!digits())
+            return false;
+        if (p_ < end_ && *p_ == '.') {
+            ++p_;
+            if (!digits())
+                return false;
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            ++p_;
+            if (p_ < end_ && (*p_ == '+' || *p_ == '-'))
+                ++p_;
+            if (!digits())
+                return false;
+        }
+        return true;
+    }
+    bool string()
+    {
+        ++p_; // opening quote
+        while (p_ < end_) {
+            unsigned char c = static_cast<unsigned char>(*p_++);
+            if (c == '"')
+                return true;
+            if (c < 0x20)
+                return false;
+            if (c == '\\') {
+                if (p_ >= end_)
+                    return false;
+                char e = *p_++;
+                if (e == 'u') {
+                    for (int i = 0; i < 4; ++i, ++p_) {
+                        if (p_ >= end_ || !g_ascii_isxdigit(*p_))
+                            return false;
+                    }
+                } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+    bool value(int depth)
+    {
+        if (p_ >= end_ || depth > kMaxDepth)
+            return false;
+        switch (*p_) {
+        case '{':
+            ++p_;
+            ws();
+            if (p_ < end_ && *p_ == '}') {
+                ++p_;
+                return true;
+            }
+            for (;;) {
+                ws();
+                if (p_ >= end_ || *p_ != '"' || !string())
+                    return false;
+                ws();
+                if (p_ >= end_ || *p_++ != ':')
+                    return false;
+                ws();
+                if (!value(depth + 1))
+                    return false;
+                ws();
+                if (p_ >= end_)
+                    return false;
+                if (*p_ == '}') {
+                    ++p_;
+                    return true;
+                }
+                if (*p_++ != ',')
+                    return false;
+            }
+        case '[':
+            ++p_;
+            ws();
+            if (p_ < end_ && *p_ == ']') {
+                ++p_;
+                return true;
+            }
+            for (;;) {
+                ws();
+                if (!value(depth + 1))
+                    return false;
+                ws();
+                if (p_ >= end_)
+                    return false;
+                if (*p_ == ']') {
+                    ++p_;
+                    return true;
+                }
+                if (*p_++ != ',')
+                    return false;
+            }
+        case '"':
+            return string();
+        case 't':
+            return literal("true");
+        case 'f':
+            return literal("false");
+        case 'n':
+            return literal("null");
+        default:
+            return number();
+        }
+    }
+
+    const char* p_;
+    const char* end_;
+};
+
 JsonNode* member(JsonObject* object, const char* name)
 {
     JsonNode* node = json_object_get_member(object, name);
@@ -147,8 +308,8 @@ std::vector<std::string> stringArray(JsonObject* object, const char* name, bool 
 // bad-message (without ref) as "Fine points" says.
 JsonObject* parseEnvelope(std::string_view text, std::string& type)
 {
-    if (std::memchr(text.data(), '\0', text.size()))
-        throw Reject { ErrorCode::BadJson, "the frame is not valid JSON (it holds a NUL byte)" };
+    if (!StrictJson(text).valid())
+        throw Reject { ErrorCode::BadJson, "the frame is not valid JSON" };
     JsonParser* parser = threadParser();
     GUnique<GError> error;
     if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), error.outPtr()))

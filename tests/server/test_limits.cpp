@@ -1,0 +1,2 @@
+#include "fixtures.h"
+void registerTests() {}
