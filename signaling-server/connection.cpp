@@ -136,6 +136,7 @@ void Connection::onReadable()
         }
         if (n == 0)
             return;
+        lastSeen_ = worker_.now(); // any byte is a sign of life, not only whole frames
         consume(worker_.readBuffer(), n);
         if (n < Worker::kReadBufferSize && !tlsStream_)
             return;
@@ -178,7 +179,6 @@ size_t Connection::processFrames(uint8_t* data, size_t length)
         case ws::HeaderStatus::Ok:
             break;
         }
-        lastSeen_ = worker_.now();
         bool isData = !ws::isControl(header.opcode);
         bool refused = isData && state_ == State::Open && maxFrame && header.payloadLength > maxFrame;
         // Refused or ignored frames are skipped as they arrive, never buffered.

@@ -73,6 +73,12 @@ Worker::Worker(Server& server, int index, GRef<GSocket> listenSocket)
 Worker::~Worker()
 {
     joinThread();
+    // Closed only now: until every worker has stopped, others may still
+    // post here, and a reused descriptor number would get their wake-ups.
+    if (epollFd_ >= 0)
+        ::close(epollFd_);
+    if (mailboxFd_ >= 0)
+        ::close(mailboxFd_);
 }
 
 bool Worker::start(std::string& error)
@@ -151,6 +157,12 @@ void Worker::tearDown()
     destroySource(joinDeadlines_.timer);
     destroySource(closeDeadlines_.timer);
     pendingUpgrades_.clear();
+    // Whoever is still here (shutdown grace over) leaves its room first.
+    std::vector<Connection*> remaining;
+    for (auto& [id, c] : connections_)
+        remaining.push_back(c.get());
+    for (Connection* c : remaining)
+        c->drop("worker stopping");
     dirty_.clear();
     retired_.clear();
     connections_.clear();
@@ -159,11 +171,6 @@ void Worker::tearDown()
     soup_.reset();
     destroySource(epollSource_);
     loop_.reset();
-    if (epollFd_ >= 0)
-        ::close(epollFd_);
-    if (mailboxFd_ >= 0)
-        ::close(mailboxFd_);
-    epollFd_ = mailboxFd_ = -1;
     // Let libsoup's pending closes and TLS close_notify finish.
     while (g_main_context_iteration(context_.get(), FALSE)) {
     }
@@ -472,38 +479,34 @@ void Worker::armDeadline(DeadlineQueue& queue, void (Worker::*fire)())
     queue.timer = addTimeout(context_.get(), ms, this, fire, false);
 }
 
-void Worker::onJoinDeadlines()
+void Worker::fireDeadlines(DeadlineQueue& queue, void (Connection::*expire)(), void (Worker::*rearm)())
 {
     updateNow();
-    joinDeadlines_.timer.reset();
-    while (!joinDeadlines_.entries.empty() && joinDeadlines_.entries.front().first <= now_) {
-        uint64_t id = joinDeadlines_.entries.front().second;
-        joinDeadlines_.entries.pop_front();
+    queue.timer.reset(); // the source ends itself by returning G_SOURCE_REMOVE
+    while (!queue.entries.empty() && queue.entries.front().first <= now_) {
+        uint64_t id = queue.entries.front().second;
+        queue.entries.pop_front();
         if (Connection* c = find(id))
-            c->onJoinDeadline();
+            (c->*expire)();
     }
-    armDeadline(joinDeadlines_, &Worker::onJoinDeadlines);
+    armDeadline(queue, rearm);
     endOfDispatch();
+}
+
+void Worker::onJoinDeadlines()
+{
+    fireDeadlines(joinDeadlines_, &Connection::onJoinDeadline, &Worker::onJoinDeadlines);
+}
+
+void Worker::onCloseDeadlines()
+{
+    fireDeadlines(closeDeadlines_, &Connection::onCloseDeadline, &Worker::onCloseDeadlines);
 }
 
 void Worker::addCloseDeadline(Connection* connection)
 {
     closeDeadlines_.entries.emplace_back(now_ + kCloseGraceUs, connection->id());
     armDeadline(closeDeadlines_, &Worker::onCloseDeadlines);
-}
-
-void Worker::onCloseDeadlines()
-{
-    updateNow();
-    closeDeadlines_.timer.reset();
-    while (!closeDeadlines_.entries.empty() && closeDeadlines_.entries.front().first <= now_) {
-        uint64_t id = closeDeadlines_.entries.front().second;
-        closeDeadlines_.entries.pop_front();
-        if (Connection* c = find(id))
-            c->onCloseDeadline();
-    }
-    armDeadline(closeDeadlines_, &Worker::onCloseDeadlines);
-    endOfDispatch();
 }
 
 void Worker::onKeepalive()

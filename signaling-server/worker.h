@@ -109,6 +109,7 @@ private:
     void endOfDispatch(); // flush dirty connections, free retired ones
 
     void armDeadline(DeadlineQueue& queue, void (Worker::*fire)());
+    void fireDeadlines(DeadlineQueue& queue, void (Connection::*expire)(), void (Worker::*rearm)());
     void onJoinDeadlines();
     void onCloseDeadlines();
     void onKeepalive();
