@@ -32,21 +32,22 @@ int Frame::closeCode() const
 RawClient::RawClient(const ServerProcess& server, std::string_view path, bool doUpgrade)
 {
     host_ = format("%s:%d", server.host().c_str(), server.port());
-    GSocketClient* client = g_socket_client_new();
-    g_socket_client_set_timeout(client, 5);
+    auto client = palaver::adopt(g_socket_client_new());
+    g_socket_client_set_timeout(client.get(), 5);
     GError* error = nullptr;
-    connection_ = g_socket_client_connect_to_host(client, server.host().c_str(), (guint16)server.port(), nullptr, &error);
-    g_object_unref(client);
+    connection_ = palaver::adopt(
+        g_socket_client_connect_to_host(client.get(), server.host().c_str(), (guint16)server.port(), nullptr, &error));
     if (!connection_) {
         std::string m = error->message;
         g_error_free(error);
         fail("TCP connect to " + host_ + " failed: " + m);
     }
-    socket_ = g_socket_connection_get_socket(connection_);
+    socket_ = g_socket_connection_get_socket(connection_.get());
     g_socket_set_blocking(socket_, FALSE);
-    source_ = g_socket_create_source(socket_, (GIOCondition)(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
-    g_source_set_callback(source_, G_SOURCE_FUNC(onReadable), this, nullptr);
-    g_source_attach(source_, g_main_context_get_thread_default());
+    source_ = palaver::adopt(g_socket_create_source(socket_, (GIOCondition)(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr));
+    // Destroyed in drop(), before the client goes.
+    g_source_set_callback(source_.get(), G_SOURCE_FUNC(onReadable), this, nullptr);
+    g_source_attach(source_.get(), g_main_context_get_thread_default());
     if (doUpgrade) {
         int status = upgrade(path);
         if (status != 101)
@@ -62,13 +63,11 @@ RawClient::~RawClient()
 void RawClient::drop()
 {
     if (source_) {
-        g_source_destroy(source_);
-        g_source_unref(source_);
+        g_source_destroy(source_.get());
         source_ = nullptr;
     }
     if (connection_) {
-        g_io_stream_close(G_IO_STREAM(connection_), nullptr, nullptr);
-        g_object_unref(connection_);
+        g_io_stream_close(G_IO_STREAM(connection_.get()), nullptr, nullptr);
         connection_ = nullptr;
         socket_ = nullptr;
     }
@@ -112,9 +111,7 @@ void RawClient::sendBytes(std::string_view bytes, std::source_location loc)
         if (n < 0 && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
             g_error_free(error);
             GError* waitError = nullptr;
-            g_socket_set_timeout(socket_, 0);
-            GCancellable* none = nullptr;
-            if (!g_socket_condition_timed_wait(socket_, G_IO_OUT, kWriteTimeoutUs, none, &waitError)) {
+            if (!g_socket_condition_timed_wait(socket_, G_IO_OUT, kWriteTimeoutUs, nullptr, &waitError)) {
                 std::string m = waitError ? waitError->message : "timeout";
                 g_clear_error(&waitError);
                 fail("RawClient write blocked: " + m, loc);

@@ -16,6 +16,8 @@
 
 #include "harness.h"
 
+#include "gref.h"
+
 #include <gio/gio.h>
 
 #include <string>
@@ -94,9 +96,9 @@ private:
     static gboolean onReadable(GSocket*, GIOCondition, gpointer self);
     bool parseFrame(Frame& out);
 
-    GSocketConnection* connection_ = nullptr;
+    palaver::GRef<GSocketConnection> connection_;
     GSocket* socket_ = nullptr; // borrowed from connection_
-    GSource* source_ = nullptr;
+    palaver::GRef<GSource> source_;
     std::string in_;
     bool eof_ = false;
     bool autoPong_ = false;

@@ -71,19 +71,18 @@ void ServerProcess::start(std::vector<std::string> args)
         cargv.push_back(a.c_str());
     cargv.push_back(nullptr);
 
-    GSubprocessLauncher* launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE);
-    g_subprocess_launcher_set_stdout_file_path(launcher, dir_.file("stdout").c_str());
-    g_subprocess_launcher_set_stderr_file_path(launcher, dir_.file("stderr").c_str());
+    auto launcher = palaver::adopt(g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_NONE));
+    g_subprocess_launcher_set_stdout_file_path(launcher.get(), dir_.file("stdout").c_str());
+    g_subprocess_launcher_set_stderr_file_path(launcher.get(), dir_.file("stderr").c_str());
     GError* error = nullptr;
-    process_ = g_subprocess_launcher_spawnv(launcher, cargv.data(), &error);
-    g_object_unref(launcher);
+    process_ = palaver::adopt(g_subprocess_launcher_spawnv(launcher.get(), cargv.data(), &error));
     if (!process_) {
         std::string m = error->message;
         g_error_free(error);
         fail("cannot start " + argv[0] + ": " + m);
     }
 
-    g_subprocess_wait_async(process_, nullptr, onExited, new std::shared_ptr<ExitState>(state_));
+    g_subprocess_wait_async(process_.get(), nullptr, onExited, new std::shared_ptr<ExitState>(state_));
 
     if (!options_.expectListening)
         return;
@@ -122,12 +121,12 @@ ServerProcess::~ServerProcess()
         return;
     bool wasRunning = !state_->exited;
     if (wasRunning) {
-        g_subprocess_send_signal(process_, SIGTERM);
+        g_subprocess_send_signal(process_.get(), SIGTERM);
         pumpUntil([this] { return state_->exited; }, 10000);
         if (!state_->exited) {
             g_test_message("FAIL palaver-server did not exit within 10 s of SIGTERM; killing it");
             g_test_fail();
-            g_subprocess_force_exit(process_);
+            g_subprocess_force_exit(process_.get());
             pumpUntil([this] { return state_->exited; }, 10000);
         } else if (options_.checkCleanExit && !(state_->status.exited && state_->status.code == 0)) {
             g_test_message("FAIL palaver-server %s after SIGTERM at the end of the test (expected exit status 0)",
@@ -142,7 +141,6 @@ ServerProcess::~ServerProcess()
             state_->status.describe().c_str(), tail(stderrText()).c_str());
         g_test_fail();
     }
-    g_object_unref(process_);
 }
 
 std::string ServerProcess::httpUrl(std::string_view path) const
@@ -158,7 +156,7 @@ std::string ServerProcess::wsUrl(std::string_view path) const
 void ServerProcess::sendSignal(int signal)
 {
     if (!state_->exited)
-        g_subprocess_send_signal(process_, signal);
+        g_subprocess_send_signal(process_.get(), signal);
 }
 
 ExitStatus ServerProcess::waitExit(int timeoutMs, std::source_location loc)

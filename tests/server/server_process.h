@@ -15,6 +15,8 @@
 
 #include "harness.h"
 
+#include "gref.h"
+
 #include <gio/gio.h>
 
 #include <memory>
@@ -72,7 +74,7 @@ private:
 
     Options options_;
     TempDir dir_;
-    GSubprocess* process_ = nullptr;
+    palaver::GRef<GSubprocess> process_;
     // Shared with the wait callback, which holds its own reference.
     struct ExitState {
         bool exited = false;

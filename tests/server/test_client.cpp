@@ -18,13 +18,10 @@ gboolean acceptAny(SoupMessage*, GTlsCertificate*, GTlsCertificateFlags, gpointe
 TestClient::TestClient(const ServerProcess& server) : TestClient(server, Options {}) {}
 
 TestClient::TestClient(const ServerProcess& server, Options options)
-    : url_(server.wsUrl(options.path))
+    : url_(options.url.empty() ? server.wsUrl(options.path) : options.url)
     , options_(std::move(options))
 {
-    if (options_.session)
-        session_ = SOUP_SESSION(g_object_ref(options_.session));
-    else
-        session_ = soup_session_new();
+    session_ = options_.session ? GRef<SoupSession>(options_.session) : adopt(soup_session_new());
     if (options_.connectNow) {
         startConnect();
         waitConnected(options_.connectTimeoutMs);
@@ -34,28 +31,24 @@ TestClient::TestClient(const ServerProcess& server, Options options)
 TestClient::~TestClient()
 {
     if (pending_) {
-        g_cancellable_cancel(pending_);
-        pumpUntil([this] { return pending_ == nullptr; }, 10000);
+        g_cancellable_cancel(pending_.get());
+        pumpUntil([this] { return !pending_; }, 10000);
     }
     if (conn_) {
-        if (soup_websocket_connection_get_state(conn_) == SOUP_WEBSOCKET_STATE_OPEN)
-            soup_websocket_connection_close(conn_, SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+        if (isOpen())
+            soup_websocket_connection_close(conn_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
         // libsoup gives up on a silent peer after 5 s by itself.
         pumpUntil([this] { return closed_; }, 8000);
     }
     release();
-    if (session_) {
-        if (!options_.session)
-            soup_session_abort(session_);
-        g_object_unref(session_);
-    }
+    if (session_ && !options_.session)
+        soup_session_abort(session_.get());
 }
 
 void TestClient::release()
 {
     if (conn_) {
-        g_signal_handlers_disconnect_by_data(conn_, this);
-        g_object_unref(conn_);
+        g_signal_handlers_disconnect_by_data(conn_.get(), this);
         conn_ = nullptr;
     }
 }
@@ -64,23 +57,23 @@ void TestClient::startConnect()
 {
     if (pending_ || conn_)
         return;
-    SoupMessage* msg = soup_message_new("GET", url_.c_str());
+    auto msg = adopt(soup_message_new("GET", url_.c_str()));
     if (!msg)
         fail("bad URL " + url_);
     if (options_.acceptAnyCertificate)
-        g_signal_connect(msg, "accept-certificate", G_CALLBACK(acceptAny), nullptr);
-    pending_ = g_cancellable_new();
-    soup_session_websocket_connect_async(session_, msg, nullptr, nullptr, G_PRIORITY_DEFAULT, pending_,
-        onConnected, this);
-    g_object_unref(msg);
+        g_signal_connect(msg.get(), "accept-certificate", G_CALLBACK(acceptAny), nullptr);
+    pending_ = adopt(g_cancellable_new());
+    // The callback runs before `this` goes: the destructor cancels and waits.
+    soup_session_websocket_connect_async(session_.get(), msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT,
+        pending_.get(), onConnected, this);
 }
 
 void TestClient::onConnected(GObject* source, GAsyncResult* result, gpointer data)
 {
     auto* self = static_cast<TestClient*>(data);
     GError* error = nullptr;
-    SoupWebsocketConnection* conn = soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &error);
-    g_clear_object(&self->pending_);
+    auto conn = adopt(soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &error));
+    self->pending_ = nullptr;
     if (!conn) {
         self->connectError_ = error ? error->message : "unknown error";
         g_clear_error(&error);
@@ -88,10 +81,11 @@ void TestClient::onConnected(GObject* source, GAsyncResult* result, gpointer dat
     }
     self->conn_ = conn;
     // The server decides what is too large; we accept whatever it sends.
-    soup_websocket_connection_set_max_incoming_payload_size(conn, 0);
-    g_signal_connect(conn, "message", G_CALLBACK(onMessage), self);
-    g_signal_connect(conn, "closed", G_CALLBACK(onClosed), self);
-    g_signal_connect(conn, "error", G_CALLBACK(onError), self);
+    soup_websocket_connection_set_max_incoming_payload_size(conn.get(), 0);
+    // Disconnected in release(), before the client goes.
+    g_signal_connect(conn.get(), "message", G_CALLBACK(onMessage), self);
+    g_signal_connect(conn.get(), "closed", G_CALLBACK(onClosed), self);
+    g_signal_connect(conn.get(), "error", G_CALLBACK(onError), self);
 }
 
 void TestClient::onMessage(SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer data)
@@ -123,7 +117,7 @@ void TestClient::waitConnected(int timeoutMs, std::source_location loc)
 {
     if (!conn_ && !pending_)
         startConnect();
-    if (!pumpUntil([this] { return pending_ == nullptr; }, timeoutMs))
+    if (!pumpUntil([this] { return !pending_; }, timeoutMs))
         fail(format("WebSocket connection to %s not established within %d ms", url_.c_str(), timeoutMs), loc);
     if (!conn_)
         fail(format("WebSocket connection to %s failed: %s", url_.c_str(), connectError_.c_str()), loc);
@@ -131,18 +125,18 @@ void TestClient::waitConnected(int timeoutMs, std::source_location loc)
 
 void TestClient::send(std::string_view text, std::source_location loc)
 {
-    if (!conn_ || soup_websocket_connection_get_state(conn_) != SOUP_WEBSOCKET_STATE_OPEN)
+    if (!isOpen())
         fail("send on a connection that is not open (closed by the server?)", loc);
     // send_text needs a NUL-terminated string.
     std::string copy(text);
-    soup_websocket_connection_send_text(conn_, copy.c_str());
+    soup_websocket_connection_send_text(conn_.get(), copy.c_str());
 }
 
 void TestClient::sendBinary(std::string_view bytes, std::source_location loc)
 {
-    if (!conn_ || soup_websocket_connection_get_state(conn_) != SOUP_WEBSOCKET_STATE_OPEN)
+    if (!isOpen())
         fail("send on a connection that is not open", loc);
-    soup_websocket_connection_send_binary(conn_, bytes.data(), bytes.size());
+    soup_websocket_connection_send_binary(conn_.get(), bytes.data(), bytes.size());
 }
 
 Message TestClient::expect(int timeoutMs, std::source_location loc)
@@ -236,15 +230,15 @@ std::string TestClient::join(std::string_view room, std::optional<std::string> p
 
 void TestClient::close(int code)
 {
-    if (conn_ && soup_websocket_connection_get_state(conn_) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close(conn_, (gushort)code, nullptr);
+    if (isOpen())
+        soup_websocket_connection_close(conn_.get(), (gushort)code, nullptr);
 }
 
 void TestClient::abort()
 {
     if (!conn_)
         return;
-    GIOStream* stream = soup_websocket_connection_get_io_stream(conn_);
+    GIOStream* stream = soup_websocket_connection_get_io_stream(conn_.get());
     g_io_stream_close(stream, nullptr, nullptr);
     pumpUntil([this] { return closed_; }, 5000);
 }
@@ -264,21 +258,19 @@ std::vector<Message> TestClient::drain()
 HttpResponse httpGet(const ServerProcess& server, std::string_view path, std::source_location loc)
 {
     std::string url = server.httpUrl(path);
-    SoupSession* session = soup_session_new();
-    SoupMessage* msg = soup_message_new("GET", url.c_str());
-    if (!msg) {
-        g_object_unref(session);
+    auto session = adopt(soup_session_new());
+    auto msg = adopt(soup_message_new("GET", url.c_str()));
+    if (!msg)
         fail("bad URL " + url, loc);
-    }
-    g_signal_connect(msg, "accept-certificate", G_CALLBACK(acceptAny), nullptr);
+    g_signal_connect(msg.get(), "accept-certificate", G_CALLBACK(acceptAny), nullptr);
     struct State {
         bool done = false;
         GBytes* body = nullptr;
         std::string error;
     } state;
-    GCancellable* cancellable = g_cancellable_new();
+    auto cancellable = adopt(g_cancellable_new());
     soup_session_send_and_read_async(
-        session, msg, G_PRIORITY_DEFAULT, cancellable,
+        session.get(), msg.get(), G_PRIORITY_DEFAULT, cancellable.get(),
         [](GObject* source, GAsyncResult* result, gpointer data) {
             auto* s = static_cast<State*>(data);
             GError* error = nullptr;
@@ -290,14 +282,15 @@ HttpResponse httpGet(const ServerProcess& server, std::string_view path, std::so
             s->done = true;
         },
         &state);
+    // `state` lives on this stack: wait for the callback whatever happens.
     bool inTime = pumpUntil([&] { return state.done; }, kExpectTimeoutMs);
     if (!inTime) {
-        g_cancellable_cancel(cancellable);
+        g_cancellable_cancel(cancellable.get());
         pumpUntil([&] { return state.done; }, 10000);
     }
     HttpResponse response;
-    response.status = (int)soup_message_get_status(msg);
-    if (const char* type = soup_message_headers_get_content_type(soup_message_get_response_headers(msg), nullptr))
+    response.status = (int)soup_message_get_status(msg.get());
+    if (const char* type = soup_message_headers_get_content_type(soup_message_get_response_headers(msg.get()), nullptr))
         response.contentType = type;
     if (state.body) {
         gsize size = 0;
@@ -305,10 +298,7 @@ HttpResponse httpGet(const ServerProcess& server, std::string_view path, std::so
         response.body.assign(data ? data : "", size);
         g_bytes_unref(state.body);
     }
-    g_object_unref(cancellable);
-    g_object_unref(msg);
-    soup_session_abort(session);
-    g_object_unref(session);
+    soup_session_abort(session.get());
     if (!inTime)
         fail(format("GET %s: no response within %d ms", url.c_str(), kExpectTimeoutMs), loc);
     if (!state.error.empty())

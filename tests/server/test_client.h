@@ -13,6 +13,8 @@
 
 #include "harness.h"
 
+#include "gref.h"
+
 #include <libsoup/soup.h>
 
 #include <deque>
@@ -21,12 +23,17 @@
 
 namespace palaver::test {
 
+using palaver::GRef;
+using palaver::adopt;
+
 class ServerProcess;
 
 class TestClient {
 public:
     struct Options {
         std::string path = "/ws";
+        // A whole URL instead of the server's ws(s)://HOST:PORT + path.
+        std::string url;
         // A session shared by many clients (load tests); null: one of our own.
         SoupSession* session = nullptr;
         // Connect in the constructor and fail the test unless it works.
@@ -45,8 +52,8 @@ public:
 
     // Asynchronous connection, for many clients at once.
     void startConnect();
-    bool connecting() const { return pending_ != nullptr; }
-    bool connected() const { return conn_ != nullptr; }
+    bool connecting() const { return bool(pending_); }
+    bool connected() const { return bool(conn_); }
     // The connection error, if connecting failed.
     const std::string& connectError() const { return connectError_; }
     void waitConnected(int timeoutMs = kExpectTimeoutMs, std::source_location loc = std::source_location::current());
@@ -82,11 +89,16 @@ public:
     void abort();
 
     bool closed() const { return closed_; }
+    // Connected, and neither side has started the closing handshake.
+    bool isOpen() const
+    {
+        return conn_ && soup_websocket_connection_get_state(conn_.get()) == SOUP_WEBSOCKET_STATE_OPEN;
+    }
     int closeCode() const { return closeCode_; }
     size_t queued() const { return queue_.size(); }
     // Pops every queued frame.
     std::vector<Message> drain();
-    SoupWebsocketConnection* connection() const { return conn_; }
+    SoupWebsocketConnection* connection() const { return conn_.get(); }
     const std::string& id() const { return id_; }
 
 private:
@@ -98,9 +110,9 @@ private:
 
     std::string url_;
     Options options_;
-    SoupSession* session_ = nullptr; // owned reference
-    GCancellable* pending_ = nullptr; // while connecting
-    SoupWebsocketConnection* conn_ = nullptr;
+    GRef<SoupSession> session_;
+    GRef<GCancellable> pending_; // while connecting
+    GRef<SoupWebsocketConnection> conn_;
     std::string connectError_;
     std::deque<Message> queue_;
     bool closed_ = false;

@@ -1,0 +1,108 @@
+# Palaver: developer entry points over Meson.
+#
+#   make demo     build and start palaver-server on 127.0.0.1:$(PORT)
+#   make check    install missing packages, build, run every test suite,
+#                 then the server suite again under ASan + UBSan
+#
+# Every target is idempotent: packages already installed are not touched,
+# configured build directories are reused (ninja reconfigures them itself
+# when a meson.build changes).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+MESON ?= meson
+BUILDDIR ?= build
+ASANDIR ?= build-asan
+HOST ?= 127.0.0.1
+PORT ?= 8080
+# Extra arguments for `meson setup` of $(BUILDDIR), e.g. MESON_ARGS=-Dgui=disabled
+MESON_ARGS ?=
+# Extra arguments for `meson test`, e.g. TEST_ARGS='--suite unit'
+TEST_ARGS ?=
+
+# Debian packages, one per line: extend these files, not this Makefile.
+PACKAGES := .ci/debian-packages.txt
+BENCH_PACKAGES := .ci/debian-packages-bench.txt
+
+# The sanitizer build only runs the server suite, so it leaves out the
+# client and GUI (GStreamer and GTK are slow and noisy under ASan).
+ASAN_MESON_ARGS := -Db_sanitize=address,undefined -Dclient=disabled -Dgui=disabled
+
+LSAN_SUPP := $(wildcard $(CURDIR)/tests/lsan.supp)
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	$(if $(LSAN_SUPP),LSAN_OPTIONS=suppressions=$(LSAN_SUPP))
+
+# Configure $(1) with the meson arguments $(2) unless it is configured already.
+# A directory left half-configured by a failed setup is reconfigured.
+define meson_setup
+	@if [ -f $(1)/build.ninja ]; then :; \
+	elif [ -f $(1)/meson-private/coredata.dat ]; then \
+	  $(MESON) setup --reconfigure $(2) $(1) || $(MESON) setup --wipe $(2) $(1); \
+	else \
+	  $(MESON) setup $(2) $(1); \
+	fi
+endef
+
+.PHONY: all deps deps-bench setup build test demo check setup-asan build-asan \
+	test-asan bench clean
+
+all: build
+
+deps:
+	@.ci/install-deps $(PACKAGES)
+
+deps-bench:
+	@.ci/install-deps $(PACKAGES) $(BENCH_PACKAGES)
+
+setup: deps
+	$(call meson_setup,$(BUILDDIR),$(MESON_ARGS))
+
+build: setup
+	$(MESON) compile -C $(BUILDDIR)
+
+# All suites: unit, server, call, gui, interop (those not built are absent).
+test: build
+	$(MESON) test -C $(BUILDDIR) --print-errorlogs $(TEST_ARGS)
+
+setup-asan: deps
+	$(call meson_setup,$(ASANDIR),$(ASAN_MESON_ARGS))
+
+build-asan: setup-asan
+	$(MESON) compile -C $(ASANDIR)
+
+test-asan: build-asan
+	$(ASAN_ENV) $(MESON) test -C $(ASANDIR) --suite server --print-errorlogs $(TEST_ARGS)
+
+# Runs both test runs even when the first fails, so that one `make check`
+# reports every failure; fails if either did.
+check: deps
+	@rc=0; \
+	$(MAKE) --no-print-directory test || rc=1; \
+	$(MAKE) --no-print-directory test-asan || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make check: FAILED (see above)"; fi; \
+	exit $$rc
+
+SERVER_EXE := $(BUILDDIR)/signaling-server/palaver-server
+
+demo: build
+	@echo
+	@echo "Palaver demo"
+	@echo "  The call client (GTK app and headless mode) is not built yet; only the"
+	@echo "  signaling server runs. Connect a WebSocket peer to:"
+	@echo "      ws://$(HOST):$(PORT)/ws"
+	@echo "  (protocol: docs/protocol.md; health: http://$(HOST):$(PORT)/healthz)."
+	@echo "  Press Ctrl+C to stop the server."
+	@echo
+	@exec $(SERVER_EXE) --host $(HOST) --port $(PORT)
+
+bench: deps-bench build
+	@if [ -x bench/run ]; then \
+	  PALAVER_SERVER=$(CURDIR)/$(SERVER_EXE) NODE_PATH=/usr/share/nodejs bench/run; \
+	else \
+	  NODE_PATH=/usr/share/nodejs $(MESON) test -C $(BUILDDIR) --benchmark --print-errorlogs; \
+	fi
+
+clean:
+	rm -rf $(BUILDDIR) $(ASANDIR)

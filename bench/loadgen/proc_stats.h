@@ -1,0 +1,36 @@
+#pragma once
+
+#include <sys/types.h>
+
+namespace loadgen {
+
+// What the kernel says about another process (the server under test), read
+// from /proc/PID/stat and /proc/PID/status.
+struct ProcSample {
+    bool ok = false;
+    double cpuSec = 0;  // utime + stime of all its threads, 10 ms resolution
+    double userSec = 0; // utime alone
+    long rssKiB = 0;    // VmRSS
+    int threads = 0;
+};
+
+ProcSample sampleProcess(pid_t pid);
+
+// CPU time of the whole machine from /proc/stat, in seconds summed over
+// every CPU: to see whether something besides the server and the load
+// generator ran during a measurement (a compiler, say).
+struct MachineSample {
+    double busySec = 0;
+    double totalSec = 0;
+};
+MachineSample sampleMachine();
+
+// CPU time of this process (every thread), from getrusage(RUSAGE_SELF).
+double selfCpuSec();
+double selfUserSec();
+
+// Raises RLIMIT_NOFILE to at least `wanted` if it can (up to the hard limit,
+// or past it as root), returns the soft limit in force afterwards.
+long raiseFileLimit(long wanted);
+
+} // namespace loadgen
