@@ -25,25 +25,67 @@ struct Reject {
 };
 
 // One parser per thread: creating a JsonParser per frame costs more than
-// parsing a small message.
-JsonParser* threadParser()
+// parsing a small message. json-glib keeps string values as C strings, so
+// "\u0000" silently cuts them short ("a\u0000b" would read as the valid id
+// "a"); the full values of the top-level members that hold one are kept in
+// fullStrings, by node, for the frame being parsed (see stringOf()).
+struct ThreadParser {
+    GRef<JsonParser> parser = adopt(json_parser_new());
+    std::vector<std::pair<JsonNode*, std::string>> fullStrings;
+};
+
+ThreadParser& threadParser()
 {
-    thread_local GRef<JsonParser> parser = adopt(json_parser_new());
-    return parser.get();
+    thread_local ThreadParser parser;
+    return parser;
 }
 
-// json-glib decodes "\u0000" into a C string and so truncates it silently;
-// the protocol lets us refuse such strings instead of relaying a shortened one.
-bool hasEscapedNul(std::string_view text)
+uint32_t hexValue(const char* p)
 {
-    for (size_t i = 0; i + 1 < text.size(); ++i) {
-        if (text[i] != '\\')
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i)
+        v = (v << 4) | static_cast<uint32_t>(g_ascii_xdigit_value(p[i]));
+    return v;
+}
+
+void appendUtf8(std::string& out, uint32_t cp)
+{
+    char buffer[6];
+    out.append(buffer, static_cast<size_t>(g_unichar_to_utf8(cp, buffer)));
+}
+
+// The value of a JSON string whose syntax StrictJson has checked; `begin` and
+// `end` are the bytes between the quotes.
+std::string decodeJsonString(const char* begin, const char* end)
+{
+    std::string out;
+    out.reserve(static_cast<size_t>(end - begin));
+    for (const char* p = begin; p < end; ++p) {
+        if (*p != '\\') {
+            out.push_back(*p);
             continue;
-        if (text[i + 1] == 'u' && text.substr(i + 2, 4) == "0000")
-            return true;
-        ++i; // skip the escaped character, so "\\u0000" is not matched
+        }
+        char e = *++p;
+        switch (e) {
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+            uint32_t cp = hexValue(p + 1);
+            p += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) { // a pair, as StrictJson checked
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (hexValue(p + 3) - 0xDC00);
+                p += 6;
+            }
+            appendUtf8(out, cp);
+            break;
+        }
+        default: out.push_back(e); break; // " \ /
+        }
     }
-    return false;
+    return out;
 }
 
 // RFC 8259 syntax, checked before json-glib builds a tree: json-glib 1.6
@@ -66,6 +108,12 @@ public:
         ws();
         return p_ == end_;
     }
+    // Top-level members whose string value holds U+0000 (the last of each
+    // name, as json-glib keeps), decoded in full: (name, value).
+    const std::vector<std::pair<std::string, std::string>>& nulValues() const { return nulValues_; }
+    // A top-level member name holds U+0000: json-glib would file its value
+    // under the name cut short ("type\u0000x" as "type").
+    bool nulInName() const { return nulInName_; }
 
 private:
     static constexpr int kMaxDepth = 256;
@@ -112,8 +160,23 @@ private:
         }
         return true;
     }
-    bool string()
+    // An escape "\uXXXX" at p_ (after the backslash and 'u'); its value in cp.
+    bool hex4(uint32_t& cp)
     {
+        if (end_ - p_ < 4)
+            return false;
+        for (int i = 0; i < 4; ++i) {
+            if (!g_ascii_isxdigit(p_[i]))
+                return false;
+        }
+        cp = hexValue(p_);
+        p_ += 4;
+        return true;
+    }
+    // A string at p_; hasNul tells whether it holds an escaped U+0000.
+    bool string(bool& hasNul)
+    {
+        hasNul = false;
         ++p_; // opening quote
         while (p_ < end_) {
             unsigned char c = static_cast<unsigned char>(*p_++);
@@ -126,8 +189,22 @@ private:
                     return false;
                 char e = *p_++;
                 if (e == 'u') {
-                    for (int i = 0; i < 4; ++i, ++p_) {
-                        if (p_ >= end_ || !g_ascii_isxdigit(*p_))
+                    uint32_t cp;
+                    if (!hex4(cp))
+                        return false;
+                    hasNul |= cp == 0;
+                    // An unpaired surrogate has no UTF-8 form (RFC 8259 8.2,
+                    // RFC 7493 2.1): json-glib would emit invalid UTF-8 or
+                    // drop the next character, and the relay would then fail
+                    // the receiver's connection (RFC 6455 8.1).
+                    if (cp >= 0xDC00 && cp <= 0xDFFF)
+                        return false;
+                    if (cp >= 0xD800 && cp <= 0xDBFF) {
+                        uint32_t low;
+                        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u')
+                            return false;
+                        p_ += 2;
+                        if (!hex4(low) || low < 0xDC00 || low > 0xDFFF)
                             return false;
                     }
                 } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
@@ -136,6 +213,45 @@ private:
             }
         }
         return false;
+    }
+    bool string()
+    {
+        bool hasNul;
+        return string(hasNul);
+    }
+    // A member of the top-level object: key at p_, then ':' and its value.
+    bool rootMember()
+    {
+        const char* keyStart = p_ + 1;
+        bool keyNul;
+        if (!string(keyNul))
+            return false;
+        const char* keyEnd = p_ - 1;
+        nulInName_ |= keyNul;
+        ws();
+        if (p_ >= end_ || *p_++ != ':')
+            return false;
+        ws();
+        if (p_ < end_ && *p_ == '"') {
+            const char* valueStart = p_ + 1;
+            bool valueNul;
+            if (!string(valueNul))
+                return false;
+            // Rare: allocate only when a value holds U+0000, or when one did
+            // before and this may be a later member of the same name.
+            if (valueNul || !nulValues_.empty()) {
+                std::string key = decodeJsonString(keyStart, keyEnd);
+                std::erase_if(nulValues_, [&](const auto& kv) { return kv.first == key; });
+                if (valueNul)
+                    nulValues_.emplace_back(std::move(key), decodeJsonString(valueStart, p_ - 1));
+            }
+            return true;
+        }
+        if (!nulValues_.empty()) {
+            std::string key = decodeJsonString(keyStart, keyEnd);
+            std::erase_if(nulValues_, [&](const auto& kv) { return kv.first == key; });
+        }
+        return value(1);
     }
     bool value(int depth)
     {
@@ -151,14 +267,21 @@ private:
             }
             for (;;) {
                 ws();
-                if (p_ >= end_ || *p_ != '"' || !string())
+                if (p_ >= end_ || *p_ != '"')
                     return false;
-                ws();
-                if (p_ >= end_ || *p_++ != ':')
-                    return false;
-                ws();
-                if (!value(depth + 1))
-                    return false;
+                if (depth == 0) {
+                    if (!rootMember())
+                        return false;
+                } else {
+                    if (!string())
+                        return false;
+                    ws();
+                    if (p_ >= end_ || *p_++ != ':')
+                        return false;
+                    ws();
+                    if (!value(depth + 1))
+                        return false;
+                }
                 ws();
                 if (p_ >= end_)
                     return false;
@@ -205,6 +328,8 @@ private:
 
     const char* p_;
     const char* end_;
+    std::vector<std::pair<std::string, std::string>> nulValues_;
+    bool nulInName_ = false;
 };
 
 JsonNode* member(JsonObject* object, const char* name)
@@ -222,6 +347,16 @@ bool isString(JsonNode* node)
     return JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING;
 }
 
+// A string node's full value, U+0000 included (see ThreadParser).
+std::string stringOf(JsonNode* node)
+{
+    for (const auto& [n, full] : threadParser().fullStrings) {
+        if (n == node)
+            return full;
+    }
+    return json_node_get_string(node);
+}
+
 std::optional<std::string> optionalString(JsonObject* object, const char* name)
 {
     JsonNode* node = member(object, name);
@@ -229,7 +364,7 @@ std::optional<std::string> optionalString(JsonObject* object, const char* name)
         return std::nullopt;
     if (!isString(node))
         throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must be a string" };
-    return std::string(json_node_get_string(node));
+    return stringOf(node);
 }
 
 std::string requiredString(JsonObject* object, const char* name)
@@ -239,7 +374,7 @@ std::string requiredString(JsonObject* object, const char* name)
         throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' is missing" };
     if (!isString(node))
         throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must be a string" };
-    return json_node_get_string(node);
+    return stringOf(node);
 }
 
 std::string requiredId(JsonObject* object, const char* name)
@@ -308,27 +443,49 @@ std::vector<std::string> stringArray(JsonObject* object, const char* name, bool 
 // bad-message (without ref) as "Fine points" says.
 JsonObject* parseEnvelope(std::string_view text, std::string& type)
 {
-    if (!StrictJson(text).valid())
+    StrictJson strict(text);
+    if (!strict.valid())
         throw Reject { ErrorCode::BadJson, "the frame is not valid JSON" };
-    JsonParser* parser = threadParser();
+    ThreadParser& state = threadParser();
+    state.fullStrings.clear();
+    JsonParser* parser = state.parser.get();
     GUnique<GError> error;
     if (!json_parser_load_from_data(parser, text.data(), static_cast<gssize>(text.size()), error.outPtr()))
         throw Reject { ErrorCode::BadJson, std::string("the frame is not valid JSON: ") + error->message };
     JsonNode* root = json_parser_get_root(parser);
     if (!root || !JSON_NODE_HOLDS_OBJECT(root))
         throw Reject { ErrorCode::BadJson, "the frame is not a JSON object" };
+    // Which member json-glib filed under a shortened name is unknowable, so
+    // not even `type` can be trusted.
+    if (strict.nulInName())
+        throw Reject { ErrorCode::BadMessage, "member names must not contain U+0000" };
     JsonObject* object = json_node_get_object(root);
+    for (const auto& [name, full] : strict.nulValues()) {
+        if (JsonNode* node = json_object_get_member(object, name.c_str()))
+            state.fullStrings.emplace_back(node, full);
+    }
     JsonNode* typeNode = json_object_get_member(object, "type");
     if (!typeNode || !isString(typeNode))
         throw Reject { ErrorCode::BadMessage, "member 'type' is missing or not a string" };
-    type = json_node_get_string(typeNode);
+    type = stringOf(typeNode);
     return object;
 }
 
-void rejectEscapedNul(std::string_view text)
+// "SDP and candidate strings never contain U+0000; a message with one may be
+// refused with bad-message": refused, rather than relayed to a peer whose own
+// JSON library may cut it short.
+const std::string& withoutNul(const std::string& value, const char* name)
 {
-    if (hasEscapedNul(text))
-        throw Reject { ErrorCode::BadMessage, "strings must not contain U+0000" };
+    if (value.find('\0') != std::string::npos)
+        throw Reject { ErrorCode::BadMessage, std::string("member '") + name + "' must not contain U+0000" };
+    return value;
+}
+
+const std::optional<std::string>& withoutNul(const std::optional<std::string>& value, const char* name)
+{
+    if (value)
+        withoutNul(*value, name);
+    return value;
 }
 
 } // namespace
@@ -389,19 +546,18 @@ Parsed<ClientMessage> parseClientMessage(std::string_view text)
             if (type == "leave")
                 return { Leave {} };
             if (type == "send-offer" || type == "send-answer") {
-                rejectEscapedNul(text);
                 std::string sdp = requiredString(object, "sdp");
+                withoutNul(sdp, "sdp");
                 auto to = optionalId(object, "to");
                 if (type == "send-offer")
                     return { SendOffer { std::move(sdp), std::move(to) } };
                 return { SendAnswer { std::move(sdp), std::move(to) } };
             }
             if (type == "ice-candidate") {
-                rejectEscapedNul(text);
                 SendCandidate c;
-                c.candidate = requiredString(object, "candidate");
+                c.candidate = withoutNul(requiredString(object, "candidate"), "candidate");
                 c.sdpMLineIndex = requiredIndex(object, "sdpMLineIndex");
-                c.sdpMid = optionalString(object, "sdpMid");
+                c.sdpMid = withoutNul(optionalString(object, "sdpMid"), "sdpMid");
                 c.to = optionalId(object, "to");
                 return { std::move(c) };
             }

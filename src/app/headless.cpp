@@ -1,0 +1,270 @@
+#include "headless.h"
+
+#include <glib-unix.h>
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace palaver::app {
+
+namespace {
+
+class HeadlessRun : public engine::CallObserver {
+public:
+    HeadlessRun(const engine::CallOptions& callOptions, const HeadlessOptions& options)
+        : options_(options)
+        , loop_(adopt(g_main_loop_new(nullptr, FALSE)))
+        , call_(callOptions, *this)
+    {
+    }
+
+    int run()
+    {
+        std::string error;
+        if (!call_.start(error)) {
+            finish("bad-pipeline", error, kExitUsage);
+            print();
+            return exitCode_;
+        }
+        g_printerr("palaver: video: %s\n", call_.media().videoDescription().c_str());
+        g_printerr("palaver: audio: %s\n", call_.media().audioDescription().c_str());
+        guint sigint = g_unix_signal_add(SIGINT, &HeadlessRun::onSignal, this);
+        guint sigterm = g_unix_signal_add(SIGTERM, &HeadlessRun::onSignal, this);
+        guint duration = 0, stats = 0;
+        if (options_.durationS > 0)
+            duration = g_timeout_add(guint(options_.durationS * 1000), &HeadlessRun::onDuration, this);
+        if (options_.statsIntervalS > 0)
+            stats = g_timeout_add(guint(options_.statsIntervalS * 1000), &HeadlessRun::onStats, this);
+        // A fatal error can come before the loop runs (a malformed URL).
+        if (exit_.empty())
+            g_main_loop_run(loop_.get());
+        for (guint id : { sigint, sigterm, duration, stats })
+            if (id)
+                g_source_remove(id);
+        // Leave politely and give the close frame a moment to go out.
+        call_.hangUp();
+        GRef<GMainLoop> flush = adopt(g_main_loop_new(nullptr, FALSE));
+        g_timeout_add(150, [](gpointer l) { g_main_loop_quit(static_cast<GMainLoop*>(l)); return G_SOURCE_REMOVE; }, flush.get());
+        g_main_loop_run(flush.get());
+        print();
+        return exitCode_;
+    }
+
+private:
+    void finish(const std::string& exit, const std::string& error, int code)
+    {
+        if (!exit_.empty())
+            return;
+        exit_ = exit;
+        error_ = error;
+        exitCode_ = code;
+        if (!error.empty())
+            g_printerr("palaver: %s\n", error.c_str());
+        g_main_loop_quit(loop_.get());
+    }
+
+    static gboolean onSignal(gpointer data)
+    {
+        static_cast<HeadlessRun*>(data)->finish("signal", "", kExitOk);
+        return G_SOURCE_CONTINUE;
+    }
+    static gboolean onDuration(gpointer data)
+    {
+        static_cast<HeadlessRun*>(data)->finish("duration", "", kExitOk);
+        return G_SOURCE_REMOVE;
+    }
+    static gboolean onStats(gpointer data)
+    {
+        auto* self = static_cast<HeadlessRun*>(data);
+        for (const auto& p : self->call_.peers()) {
+            if (!p.present)
+                continue;
+            const auto& s = p.stats;
+            g_printerr("palaver: stats %s: %s, %dx%d %s, frames %" G_GINT64_FORMAT ", fps %.1f, in %.0f kbps, out %.0f "
+                       "kbps, lost %" G_GINT64_FORMAT ", jitter %.1f ms, rtt %.1f ms, %s\n",
+                p.id.c_str(), p.connectionState.c_str(), p.media.width, p.media.height, p.media.videoCodec.c_str(),
+                p.media.videoFrames, s.fpsIn.value_or(0), s.bitrateInKbps.value_or(0), s.bitrateOutKbps.value_or(0),
+                s.packetsLost.value_or(0), s.jitterMs.value_or(0), s.rttMs.value_or(0),
+                s.candidatePair.empty() ? "no pair yet" : s.candidatePair.c_str());
+        }
+        return G_SOURCE_CONTINUE;
+    }
+
+    // engine::CallObserver
+    void joined(const std::string& room, const std::string& peer) override
+    {
+        g_printerr("palaver: joined room %s as %s\n", room.c_str(), peer.c_str());
+    }
+    void signalingChanged(bool connected, const std::string& detail) override
+    {
+        g_printerr("palaver: signaling %s: %s\n", connected ? "up" : "down", detail.c_str());
+    }
+    void peerAdded(const std::string& peer) override { g_printerr("palaver: peer %s is in the room\n", peer.c_str()); }
+    void peerRemoved(const std::string& peer, const std::string& reason) override
+    {
+        g_printerr("palaver: peer %s is gone (%s)\n", peer.c_str(), reason.c_str());
+    }
+    void peerUpdated(const engine::PeerSummary& peer) override
+    {
+        auto& last = lastState_[peer.id];
+        std::string state = peer.connectionState + "/" + peer.iceState;
+        if (state != last) {
+            last = state;
+            g_printerr("palaver: peer %s: connection %s, ICE %s\n", peer.id.c_str(), peer.connectionState.c_str(),
+                peer.iceState.c_str());
+        }
+        checkFrames();
+    }
+    void chatOpened(const std::string& peer) override
+    {
+        g_printerr("palaver: chat with %s is open\n", peer.c_str());
+        if (!options_.sendChat.empty() && chatSent_.insert(peer).second)
+            call_.sendChat(options_.sendChat, peer);
+    }
+    void chatReceived(const std::string& peer, const std::string& text) override
+    {
+        g_printerr("palaver: chat from %s: %s\n", peer.c_str(), text.c_str());
+    }
+    void fatal(const std::string& code, const std::string& message) override
+    {
+        int exitCode = kExitMediaError;
+        if (code == "server-unreachable")
+            exitCode = kExitServerUnreachable;
+        else if (code == "bad-pipeline")
+            exitCode = kExitUsage;
+        else if (code != "media-error")
+            exitCode = kExitRefused;
+        finish(code, message, exitCode);
+    }
+
+    void checkFrames()
+    {
+        if (options_.exitAfterFrames <= 0)
+            return;
+        int done = 0;
+        for (const auto& p : call_.peers())
+            if (p.present && p.media.videoFrames >= options_.exitAfterFrames)
+                ++done;
+        if (done >= options_.expectPeers)
+            finish("frames", "", kExitOk);
+    }
+
+    // Numbers with a fixed number of decimals (a double printed by a JSON
+    // library shows 0.69999999999999996 for 0.7); null when unknown.
+    static void number(std::string& out, const char* name, std::optional<double> v, int decimals = 1)
+    {
+        out += '"';
+        out += name;
+        out += "\":";
+        if (!v) {
+            out += "null";
+            return;
+        }
+        char buffer[64];
+        std::snprintf(buffer, sizeof buffer, "%.*f", decimals, *v);
+        out += buffer;
+    }
+    static void integer(std::string& out, const char* name, std::optional<int64_t> v)
+    {
+        out += '"';
+        out += name;
+        out += "\":";
+        out += v ? std::to_string(*v) : "null";
+    }
+    static void string(std::string& out, const char* name, const std::string& v, bool nullIfEmpty = false)
+    {
+        out += '"';
+        out += name;
+        out += "\":";
+        if (v.empty() && nullIfEmpty)
+            out += "null";
+        else
+            protocol::appendJsonString(out, v);
+    }
+
+    // The one line on stdout (docs/headless.md).
+    void print()
+    {
+        std::string out = "{";
+        string(out, "room", call_.room());
+        out += ',';
+        string(out, "peer", call_.peerId(), true);
+        out += ',';
+        number(out, "joined_ms", call_.joinedMs());
+        out += ',';
+        string(out, "exit", exit_.empty() ? "signal" : exit_);
+        if (!error_.empty()) {
+            out += ',';
+            string(out, "error", error_);
+        }
+        out += ",\"peers\":{";
+        bool firstPeer = true;
+        for (const auto& p : call_.peers()) {
+            if (!firstPeer)
+                out += ',';
+            firstPeer = false;
+            protocol::appendJsonString(out, p.id);
+            out += ":{";
+            number(out, "connected_ms", p.connectedMs);
+            out += ',';
+            number(out, "first_frame_ms", p.firstFrameMs);
+            out += ',';
+            integer(out, "video_frames", p.media.videoFrames);
+            out += ',';
+            integer(out, "audio_buffers", p.media.audioBuffers);
+            out += ',';
+            string(out, "video_codec", p.media.videoCodec, true);
+            out += ',';
+            integer(out, "width", p.media.width);
+            out += ',';
+            integer(out, "height", p.media.height);
+            out += ",\"present\":";
+            out += p.present ? "true" : "false";
+            out += ',';
+            string(out, "state", p.connectionState);
+            out += ",\"chat\":[";
+            for (size_t i = 0; i < p.chat.size(); ++i) {
+                if (i)
+                    out += ',';
+                protocol::appendJsonString(out, p.chat[i]);
+            }
+            out += "],\"stats\":{";
+            number(out, "bitrate_in_kbps", p.stats.bitrateInKbps, 0);
+            out += ',';
+            number(out, "bitrate_out_kbps", p.stats.bitrateOutKbps, 0);
+            out += ',';
+            number(out, "fps_in", p.stats.fpsIn);
+            out += ',';
+            integer(out, "packets_lost", p.stats.packetsLost);
+            out += ',';
+            number(out, "jitter_ms", p.stats.jitterMs, 2);
+            out += ',';
+            number(out, "rtt_ms", p.stats.rttMs, 2);
+            out += ',';
+            string(out, "candidate_pair", p.stats.candidatePair, true);
+            out += "}}";
+        }
+        out += "}}";
+        std::printf("%s\n", out.c_str());
+        std::fflush(stdout);
+    }
+
+    HeadlessOptions options_;
+    GRef<GMainLoop> loop_;
+    engine::Call call_;
+    std::string exit_, error_;
+    int exitCode_ = kExitOk;
+    std::map<std::string, std::string> lastState_;
+    std::set<std::string> chatSent_;
+};
+
+} // namespace
+
+int runHeadless(const engine::CallOptions& call, const HeadlessOptions& options)
+{
+    HeadlessRun run(call, options);
+    return run.run();
+}
+
+} // namespace palaver::app

@@ -1,0 +1,462 @@
+#include "call.h"
+
+#include "main_thread.h"
+
+#include <cstring>
+
+GST_DEBUG_CATEGORY_STATIC(palaver_call_debug);
+#define GST_CAT_DEFAULT palaver_call_debug
+
+namespace palaver::engine {
+
+namespace {
+
+void initDebug()
+{
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        GST_DEBUG_CATEGORY_INIT(palaver_call_debug, "palaver-call", 0, "Palaver call (room)");
+        g_once_init_leave(&once, 1);
+    }
+}
+
+} // namespace
+
+Call::Call(CallOptions options, CallObserver& observer)
+    : options_(std::move(options))
+    , observer_(observer)
+    , context_(g_main_context_ref_thread_default())
+    , pipeline_(adopt(GST_PIPELINE(gst_pipeline_new("palaver"))))
+{
+    initDebug();
+    media_ = std::make_unique<LocalMedia>(GST_BIN(pipeline_.get()));
+}
+
+Call::~Call()
+{
+    *alive_ = false;
+    if (statsTimer_)
+        g_source_remove(statsTimer_);
+    if (busWatch_)
+        g_source_remove(busWatch_);
+    if (signaling_)
+        signaling_->stop();
+    peers_.clear();
+    gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_NULL);
+}
+
+bool Call::start(std::string& error)
+{
+    if (!media_->build(options_.media, error))
+        return false;
+    GRef<GstBus> bus = adopt(gst_pipeline_get_bus(pipeline_.get()));
+    GSource* source = gst_bus_create_watch(bus.get());
+    g_source_set_callback(source, G_SOURCE_FUNC(&Call::onBusMessage), this, nullptr);
+    busWatch_ = g_source_attach(source, context_.get());
+    g_source_unref(source);
+    if (gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        error = "the local media pipeline did not start (is the camera or microphone in use?)";
+        return false;
+    }
+    statsTimer_ = g_timeout_add_seconds(1, &Call::onStatsTimer, this);
+
+    SignalingClient::Callbacks callbacks;
+    callbacks.connected = [this] { onConnected(); };
+    callbacks.message = [this](const protocol::ServerMessage& m) { onMessage(m); };
+    callbacks.disconnected = [this](const std::string& reason, bool retry) { onDisconnected(reason, retry); };
+    signaling_ = SignalingClient::create(options_.serverUrl, std::move(callbacks));
+    peerId_ = options_.peer;
+    epochUs_ = g_get_monotonic_time();
+    signaling_->start();
+    return true;
+}
+
+void Call::hangUp()
+{
+    if (hungUp_)
+        return;
+    hungUp_ = true;
+    GST_INFO("hanging up");
+    if (signaling_ && joined_)
+        signaling_->send(protocol::Leave {});
+    joined_ = false;
+    for (auto& [id, pc] : peers_)
+        snapshot(*pc);
+    peers_.clear();
+    if (signaling_)
+        signaling_->stop();
+}
+
+// ---- signaling ----------------------------------------------------------------
+
+void Call::onConnected()
+{
+    observer_.signalingChanged(true, "connected to " + options_.serverUrl);
+    protocol::Join join;
+    join.room = options_.room;
+    // After a reconnect we ask for the id we had, so the other peers (whose
+    // media to us may still be flowing) recognise us.
+    if (!peerId_.empty())
+        join.peer = peerId_;
+    if (!options_.token.empty())
+        join.token = options_.token;
+    if (!everJoined_)
+        epochUs_ = g_get_monotonic_time();
+    GST_INFO("joining room %s as %s", options_.room.c_str(), peerId_.empty() ? "(server-assigned id)" : peerId_.c_str());
+    signaling_->send(join);
+}
+
+void Call::onDisconnected(const std::string& reason, bool willRetry)
+{
+    joined_ = false;
+    if (!everJoined_ && !willRetry) {
+        fatal("server-unreachable", "Could not reach the server: " + reason);
+        return;
+    }
+    // Peer connections are peer to peer: their media goes on while the
+    // signaling server is away.
+    observer_.signalingChanged(false, reason);
+}
+
+void Call::onMessage(const protocol::ServerMessage& message)
+{
+    std::visit(
+        [this](const auto& m) {
+            using T = std::decay_t<decltype(m)>;
+            if constexpr (std::is_same_v<T, protocol::Joined>) {
+                onJoined(m);
+            } else if constexpr (std::is_same_v<T, protocol::PeerJoined>) {
+                GST_INFO("peer %s joined the room", m.peer.c_str());
+                auto it = peers_.find(m.peer);
+                // A peer we still have media with is back after a server
+                // restart: keep that connection. Otherwise it offers to us.
+                if (it != peers_.end() && !it->second->connected())
+                    removePeer(m.peer, "rejoined");
+                if (!summaries_.count(m.peer) || !summaries_[m.peer].present) {
+                    summaries_[m.peer] = PeerSummary { m.peer };
+                    observer_.peerAdded(m.peer);
+                }
+            } else if constexpr (std::is_same_v<T, protocol::PeerLeft>) {
+                GST_INFO("peer %s left the room", m.peer.c_str());
+                removePeer(m.peer, "left");
+            } else if constexpr (std::is_same_v<T, protocol::RelayedOffer>) {
+                onOffer(m);
+            } else if constexpr (std::is_same_v<T, protocol::RelayedAnswer>) {
+                if (auto it = peers_.find(m.from); it != peers_.end())
+                    it->second->handleAnswer(m.sdp);
+                else
+                    GST_WARNING("answer from %s, to whom we made no offer", m.from.c_str());
+            } else if constexpr (std::is_same_v<T, protocol::RelayedCandidate>) {
+                if (auto it = peers_.find(m.from); it != peers_.end())
+                    it->second->handleCandidate(m);
+                else
+                    GST_DEBUG("candidate from %s, with whom we have no connection", m.from.c_str());
+            } else if constexpr (std::is_same_v<T, protocol::Error>) {
+                onError(m);
+            } else if constexpr (std::is_same_v<T, protocol::Pong>) {
+            }
+        },
+        message);
+}
+
+void Call::onJoined(const protocol::Joined& joined)
+{
+    bool first = !everJoined_;
+    joined_ = true;
+    everJoined_ = true;
+    peerId_ = joined.peer;
+    iceServers_ = joined.iceServers;
+    signaling_->setReconnect(true);
+    if (first) {
+        joinedMs_ = double(g_get_monotonic_time() - epochUs_) / 1000.0;
+        GST_INFO("joined room %s as %s with %zu peer(s) there", joined.room.c_str(), joined.peer.c_str(), joined.peers.size());
+        observer_.joined(joined.room, joined.peer);
+    } else {
+        GST_INFO("joined room %s again as %s", joined.room.c_str(), joined.peer.c_str());
+        observer_.signalingChanged(true, "joined again");
+    }
+    // The newcomer offers (PROTOCOL.md, "Who offers").
+    for (const auto& id : joined.peers) {
+        auto it = peers_.find(id);
+        if (it != peers_.end() && it->second->connected()) {
+            GST_INFO("keeping the live connection to %s", id.c_str());
+            continue;
+        }
+        if (it != peers_.end())
+            removePeer(id, "replaced");
+        summaries_[id] = PeerSummary { id };
+        observer_.peerAdded(id);
+        auto pc = addPeer(id, PeerConnection::Role::Offerer);
+        std::string error;
+        if (pc && !pc->startOffer(error))
+            peerFailed(*pc, error);
+    }
+}
+
+void Call::onOffer(const protocol::RelayedOffer& offer)
+{
+    auto it = peers_.find(offer.from);
+    if (it != peers_.end()) {
+        if (it->second->hasLocalOffer()) {
+            // Glare: the peer whose id sorts lower is polite (PROTOCOL.md).
+            // Rollback is untested in 1.22 (WEBRTCBIN-1.22.md), so the polite
+            // side drops its offer by starting over with a fresh webrtcbin.
+            bool polite = peerId_ < offer.from;
+            GST_INFO("offer collision with %s: we are %s", offer.from.c_str(), polite ? "polite" : "impolite");
+            if (!polite)
+                return;
+        }
+        // No renegotiation on a live webrtcbin (1.22 cannot restart ICE):
+        // a new offer means a new connection.
+        removePeer(offer.from, "renegotiated");
+    }
+    if (!summaries_.count(offer.from) || !summaries_[offer.from].present) {
+        summaries_[offer.from] = PeerSummary { offer.from };
+        observer_.peerAdded(offer.from);
+    }
+    if (auto pc = addPeer(offer.from, PeerConnection::Role::Answerer))
+        pc->handleOffer(offer.sdp);
+}
+
+void Call::onError(const protocol::Error& error)
+{
+    std::string code = protocol::errorCodeName(error.code);
+    GST_WARNING("server error %s: %s%s%s", code.c_str(), error.message.c_str(), error.ref ? " (ref " : "",
+        error.ref ? (error.ref->c_str() + std::string(")")).c_str() : "");
+    bool joining = error.ref && *error.ref == "join";
+    if (joining && !joined_) {
+        std::string text;
+        switch (error.code) {
+        case protocol::ErrorCode::RoomFull: text = "The room \"" + options_.room + "\" is full."; break;
+        case protocol::ErrorCode::Unauthorized: text = "The server refused us: not authorized for this room."; break;
+        case protocol::ErrorCode::PeerIdTaken: text = "The name \"" + peerId_ + "\" is already taken in this room."; break;
+        default: text = "The server refused to let us join: " + error.message; break;
+        }
+        fatal(code, text);
+    } else if (error.code == protocol::ErrorCode::Unauthorized) {
+        fatal(code, "The server refused us: " + error.message);
+    }
+}
+
+void Call::sendSignal(const std::string& peer, protocol::ClientMessage message)
+{
+    if (!signaling_ || !joined_) {
+        GST_DEBUG("not in the room: dropping %s for %s", protocol::typeName(message), peer.c_str());
+        return;
+    }
+    signaling_->send(message);
+}
+
+// ---- peers ----------------------------------------------------------------------
+
+std::shared_ptr<PeerConnection> Call::addPeer(const std::string& id, PeerConnection::Role role)
+{
+    auto pc = PeerConnection::create(*this, GST_BIN(pipeline_.get()), *media_, id, role, options_, iceServers_, epochUs_);
+    if (!pc) {
+        fatal("media-error", "webrtcbin could not be created (install gstreamer1.0-plugins-bad and gstreamer1.0-nice)");
+        return nullptr;
+    }
+    peers_[id] = pc;
+    summaries_[id].id = id;
+    summaries_[id].present = true;
+    return pc;
+}
+
+void Call::removePeer(const std::string& id, const std::string& reason)
+{
+    auto it = peers_.find(id);
+    if (it != peers_.end()) {
+        snapshot(*it->second);
+        // Destroy it outside any of its own callbacks.
+        auto pc = std::move(it->second);
+        peers_.erase(it);
+        postToContext(context_.get(), [pc]() mutable { pc.reset(); });
+    }
+    if (reason == "left" || reason == "failed") {
+        if (auto s = summaries_.find(id); s != summaries_.end() && s->second.present) {
+            s->second.present = false;
+            observer_.peerRemoved(id, reason);
+        }
+    }
+}
+
+void Call::snapshot(const PeerConnection& pc)
+{
+    PeerSummary& s = summaries_[pc.peerId()];
+    s.id = pc.peerId();
+    s.connectionState = connectionStateName(pc.connectionState());
+    s.iceState = iceConnectionStateName(pc.iceConnectionState());
+    if (pc.connectedMs())
+        s.connectedMs = pc.connectedMs();
+    if (pc.firstFrameMs())
+        s.firstFrameMs = pc.firstFrameMs();
+    // Counters of a replaced connection add up with the new one's.
+    PeerConnection::Media media = pc.media();
+    if (media.videoFrames >= s.media.videoFrames || media.width)
+        s.media = media;
+    if (!pc.stats().candidatePair.empty() || pc.stats().bitrateInKbps)
+        s.stats = pc.stats();
+    s.chat = pc.chatLog();
+    s.chatOpen = pc.chatOpen();
+}
+
+std::vector<PeerSummary> Call::peers() const
+{
+    std::vector<PeerSummary> out;
+    for (const auto& [id, summary] : summaries_)
+        out.push_back(peer(id).value_or(summary));
+    return out;
+}
+
+std::optional<PeerSummary> Call::peer(const std::string& id) const
+{
+    auto s = summaries_.find(id);
+    if (s == summaries_.end())
+        return std::nullopt;
+    PeerSummary out = s->second;
+    if (auto it = peers_.find(id); it != peers_.end()) {
+        const PeerConnection& pc = *it->second;
+        out.connectionState = connectionStateName(pc.connectionState());
+        out.iceState = iceConnectionStateName(pc.iceConnectionState());
+        if (pc.connectedMs())
+            out.connectedMs = pc.connectedMs();
+        if (pc.firstFrameMs())
+            out.firstFrameMs = pc.firstFrameMs();
+        out.media = pc.media();
+        out.stats = pc.stats();
+        out.chat = pc.chatLog();
+        out.chatOpen = pc.chatOpen();
+    }
+    return out;
+}
+
+void Call::peerChanged(PeerConnection& pc)
+{
+    if (auto s = peer(pc.peerId()))
+        observer_.peerUpdated(*s);
+}
+
+void Call::peerFailed(PeerConnection& pc, const std::string& reason)
+{
+    std::string id = pc.peerId();
+    GST_WARNING("connection to %s failed: %s", id.c_str(), reason.c_str());
+    std::weak_ptr<bool> alive = alive_;
+    postToContext(context_.get(), [this, alive, id] {
+        if (alive.lock() && *alive.lock())
+            removePeer(id, "failed");
+    });
+}
+
+void Call::chatOpened(PeerConnection& pc)
+{
+    if (auto s = summaries_.find(pc.peerId()); s != summaries_.end())
+        s->second.chatOpen = true;
+    observer_.chatOpened(pc.peerId());
+}
+
+void Call::chatReceived(PeerConnection& pc, const std::string& text)
+{
+    summaries_[pc.peerId()].chat = pc.chatLog();
+    observer_.chatReceived(pc.peerId(), text);
+}
+
+int Call::sendChat(const std::string& text, const std::string& to)
+{
+    int sent = 0;
+    for (auto& [id, pc] : peers_) {
+        if (!to.empty() && id != to)
+            continue;
+        std::string error;
+        if (pc->sendChat(text, error))
+            ++sent;
+        else
+            GST_WARNING("chat to %s: %s", id.c_str(), error.c_str());
+    }
+    return sent;
+}
+
+GstElement* Call::makeVideoSink(const std::string& peer)
+{
+    if (GstElement* sink = observer_.makeVideoSink(peer))
+        return sink;
+    if (options_.fakeSinks) {
+        GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+        g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+        return sink;
+    }
+    GstElement* sink = gst_element_factory_make("autovideosink", nullptr);
+    return sink ? sink : gst_element_factory_make("fakesink", nullptr);
+}
+
+GstElement* Call::makeAudioSink(const std::string& peer)
+{
+    if (!options_.fakeSinks) {
+        if (GstElement* sink = gst_element_factory_make("autoaudiosink", nullptr))
+            return sink;
+    }
+    GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+    return sink;
+}
+
+// ---- pipeline ---------------------------------------------------------------------
+
+void Call::fatal(const std::string& code, const std::string& message)
+{
+    if (fatal_)
+        return;
+    fatal_ = true;
+    GST_ERROR("%s: %s", code.c_str(), message.c_str());
+    observer_.fatal(code, message);
+}
+
+gboolean Call::onBusMessage(GstBus*, GstMessage* message, gpointer data)
+{
+    static_cast<Call*>(data)->busMessage(message);
+    return G_SOURCE_CONTINUE;
+}
+
+void Call::busMessage(GstMessage* message)
+{
+    switch (GST_MESSAGE_TYPE(message)) {
+    case GST_MESSAGE_ERROR: {
+        GUnique<GError> error;
+        GUnique<char> debug;
+        gst_message_parse_error(message, error.outPtr(), debug.outPtr());
+        GUnique<char> path(gst_object_get_path_string(GST_MESSAGE_SRC(message)));
+        GST_WARNING("error from %s: %s (%s)", path.get(), errorMessage(error), debug ? debug.get() : "");
+        // An error inside one peer's branch ends that peer, not the call.
+        for (auto& [id, pc] : peers_) {
+            std::string marker = "webrtc-" + id;
+            if (std::strstr(path.get(), marker.c_str())) {
+                peerFailed(*pc, errorMessage(error));
+                return;
+            }
+        }
+        fatal("media-error", std::string("Media error: ") + errorMessage(error));
+        break;
+    }
+    case GST_MESSAGE_WARNING: {
+        GUnique<GError> error;
+        GUnique<char> debug;
+        gst_message_parse_warning(message, error.outPtr(), debug.outPtr());
+        GST_WARNING("warning from %s: %s", GST_MESSAGE_SRC_NAME(message), errorMessage(error));
+        break;
+    }
+    case GST_MESSAGE_LATENCY:
+        gst_bin_recalculate_latency(GST_BIN(pipeline_.get()));
+        break;
+    default:
+        break;
+    }
+}
+
+gboolean Call::onStatsTimer(gpointer data)
+{
+    auto* self = static_cast<Call*>(data);
+    for (auto& [id, pc] : self->peers_)
+        pc->pollStats();
+    return G_SOURCE_CONTINUE;
+}
+
+} // namespace palaver::engine

@@ -1,0 +1,130 @@
+// One call: the room we are in, the signaling connection that keeps us in
+// it, the local media and one PeerConnection per other peer of the room
+// (PROTOCOL.md's mesh: the newcomer offers, the others answer).
+//
+// Owns the GStreamer pipeline. Everything here runs on the GLib main
+// context that was current when the Call was made; the front end (headless
+// or GTK) hears about it through a CallObserver on that same context.
+#pragma once
+
+#include "call_options.h"
+#include "gst_ref.h"
+#include "local_media.h"
+#include "peer_connection.h"
+#include "signaling_client.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace palaver::engine {
+
+// A peer as the front end sees it; kept after the peer left, for summaries.
+struct PeerSummary {
+    std::string id;
+    bool present = true;
+    std::string connectionState = "new";
+    std::string iceState = "new";
+    std::optional<double> connectedMs, firstFrameMs;
+    PeerConnection::Media media;
+    PeerStats stats;
+    std::vector<std::string> chat; // received
+    bool chatOpen = false;
+};
+
+class CallObserver {
+public:
+    virtual ~CallObserver() = default;
+    virtual void joined(const std::string& room, const std::string& peer) { }
+    virtual void signalingChanged(bool connected, const std::string& detail) { }
+    virtual void peerAdded(const std::string& peer) { }
+    virtual void peerRemoved(const std::string& peer, const std::string& reason) { }
+    virtual void peerUpdated(const PeerSummary& peer) { }
+    virtual void chatOpened(const std::string& peer) { }
+    virtual void chatReceived(const std::string& peer, const std::string& text) { }
+    // Something the call cannot go on from. `code` is a protocol error code
+    // ("room-full", "unauthorized", ...) or one of ours: "server-unreachable",
+    // "media-error", "bad-pipeline".
+    virtual void fatal(const std::string& code, const std::string& message) { }
+    // A sink for a remote peer's video, or nullptr for the default. Called
+    // on a streaming thread.
+    virtual GstElement* makeVideoSink(const std::string& peer) { return nullptr; }
+};
+
+class Call : private PeerConnection::Delegate {
+public:
+    Call(CallOptions options, CallObserver& observer);
+    ~Call() override;
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
+    // Builds the local media and connects. A bad pipeline description fails
+    // here with a sentence in `error`.
+    bool start(std::string& error);
+    // Leaves the room, closes the connection and tears every peer down.
+    void hangUp();
+
+    // Sends on every open chat channel, or to one peer. Returns how many
+    // peers it went to.
+    int sendChat(const std::string& text, const std::string& to = {});
+
+    const CallOptions& options() const { return options_; }
+    LocalMedia& media() { return *media_; }
+    GstElement* pipeline() const { return GST_ELEMENT(pipeline_.get()); }
+    const std::string& room() const { return options_.room; }
+    const std::string& peerId() const { return peerId_; }
+    bool isJoined() const { return joined_; }
+    std::optional<double> joinedMs() const { return joinedMs_; }
+    // Every peer met in this call, present or gone.
+    std::vector<PeerSummary> peers() const;
+    std::optional<PeerSummary> peer(const std::string& id) const;
+
+private:
+    // PeerConnection::Delegate
+    void sendSignal(const std::string& peer, protocol::ClientMessage message) override;
+    void peerChanged(PeerConnection& peer) override;
+    void peerFailed(PeerConnection& peer, const std::string& reason) override;
+    void chatOpened(PeerConnection& peer) override;
+    void chatReceived(PeerConnection& peer, const std::string& text) override;
+    GstElement* makeVideoSink(const std::string& peer) override;
+    GstElement* makeAudioSink(const std::string& peer) override;
+
+    void onConnected();
+    void onMessage(const protocol::ServerMessage& message);
+    void onDisconnected(const std::string& reason, bool willRetry);
+    void onJoined(const protocol::Joined& joined);
+    void onOffer(const protocol::RelayedOffer& offer);
+    void onError(const protocol::Error& error);
+    std::shared_ptr<PeerConnection> addPeer(const std::string& id, PeerConnection::Role role);
+    void removePeer(const std::string& id, const std::string& reason);
+    void snapshot(const PeerConnection& peer);
+    void fatal(const std::string& code, const std::string& message);
+    static gboolean onBusMessage(GstBus* bus, GstMessage* message, gpointer data);
+    void busMessage(GstMessage* message);
+    static gboolean onStatsTimer(gpointer data);
+
+    CallOptions options_;
+    CallObserver& observer_;
+    GRef<GMainContext> context_;
+    GRef<GstPipeline> pipeline_;
+    std::unique_ptr<LocalMedia> media_;
+    std::shared_ptr<SignalingClient> signaling_;
+    std::map<std::string, std::shared_ptr<PeerConnection>> peers_;
+    std::map<std::string, PeerSummary> summaries_;
+    std::vector<protocol::IceServer> iceServers_;
+    std::string peerId_;
+    bool joined_ = false;     // in the room now
+    bool everJoined_ = false; // once: from then on a lost server is retried
+    bool hungUp_ = false;
+    bool fatal_ = false;
+    gint64 epochUs_ = 0; // when the first join was sent
+    std::optional<double> joinedMs_;
+    guint busWatch_ = 0;
+    guint statsTimer_ = 0;
+    // Closures posted to the main context check this before touching us.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+} // namespace palaver::engine

@@ -1,0 +1,47 @@
+// What a call is configured with: the command line of `palaver` (and the
+// GTK start view) fill one of these.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace palaver::engine {
+
+enum class VideoCodec { VP8, H264 };
+
+const char* videoCodecName(VideoCodec codec); // "VP8", "H264"
+std::optional<VideoCodec> videoCodecFromName(const std::string& name); // case-insensitive, "h.264" too
+
+struct MediaOptions {
+    // gst-launch descriptions; empty: the camera / microphone when present,
+    // test sources otherwise. "none": send nothing of that kind (the m-line
+    // is still offered, receive-only).
+    std::string videoSource;
+    std::string audioSource;
+    VideoCodec videoCodec = VideoCodec::VP8;
+    int width = 640;
+    int height = 480;
+    int framerate = 30;
+    int videoBitrateKbps = 1000;
+    int audioBitrateKbps = 32;
+    // Echo cancellation, noise suppression and gain control (webrtcdsp),
+    // applied when a real microphone is used.
+    bool audioProcessing = true;
+};
+
+struct CallOptions {
+    std::string serverUrl = "ws://127.0.0.1:8080/ws";
+    std::string room;
+    std::string peer; // empty: the server picks one
+    std::string token;
+    MediaOptions media;
+    // webrtcbin's jitterbuffer latency; its 200 ms default is for streaming,
+    // not conversation (WEBRTCBIN-1.22.md, "ICE, mDNS and TURN").
+    unsigned latencyMs = 50;
+    // Extra STUN/TURN servers besides those the server sends in `joined`.
+    std::string stunServer;
+    // Audio and video sinks: real devices (GUI, interactive) or fakesinks.
+    bool fakeSinks = false;
+};
+
+} // namespace palaver::engine

@@ -1,0 +1,197 @@
+// One webrtcbin for one remote peer of the room (the mesh: N-1 of these per
+// Call), with its send branches from LocalMedia's tees, its receive and
+// decode branches, its `chat` data channel and its statistics.
+//
+// State lives on the Call's main context. webrtcbin calls back from its own
+// thread (ICE, promises, data channel) and from streaming threads (pads):
+// those handlers copy what they need and post to the main context through a
+// weak_ptr, so a torn-down peer never sees a late callback.
+#pragma once
+
+#include "call_options.h"
+#include "gst_ref.h"
+#include "local_media.h"
+#include "messages.h"
+#include "peer_stats.h"
+#include "signal_connection.h"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace palaver::engine {
+
+class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
+public:
+    // Implemented by the Call. Called on the main context, except
+    // makeVideoSink/makeAudioSink, which run on a streaming thread.
+    class Delegate {
+    public:
+        virtual ~Delegate() = default;
+        virtual void sendSignal(const std::string& peer, protocol::ClientMessage message) = 0;
+        virtual void peerChanged(PeerConnection& peer) = 0;
+        virtual void peerFailed(PeerConnection& peer, const std::string& reason) = 0;
+        virtual void chatOpened(PeerConnection& peer) = 0;
+        virtual void chatReceived(PeerConnection& peer, const std::string& text) = 0;
+        virtual GstElement* makeVideoSink(const std::string& peer) = 0;
+        virtual GstElement* makeAudioSink(const std::string& peer) = 0;
+        virtual void releaseAudioSink(const std::string& peer, GstElement* sink) { }
+    };
+
+    enum class Role { Offerer, Answerer };
+
+    struct Media {
+        int64_t videoFrames = 0;
+        int64_t audioBuffers = 0;
+        int width = 0, height = 0;
+        std::string videoCodec; // what we receive: "VP8", "H264"
+    };
+
+    static std::shared_ptr<PeerConnection> create(Delegate& delegate, GstBin* pipeline, LocalMedia& media,
+        std::string peerId, Role role, const CallOptions& options, const std::vector<protocol::IceServer>& iceServers,
+        gint64 epochUs);
+    ~PeerConnection();
+
+    const std::string& peerId() const { return peerId_; }
+    Role role() const { return role_; }
+
+    // Offerer: send branches, the `chat` channel, then the offer.
+    bool startOffer(std::string& error);
+    void handleOffer(const std::string& sdp);
+    void handleAnswer(const std::string& sdp);
+    void handleCandidate(const protocol::RelayedCandidate& candidate);
+
+    // Sends on `chat` if it is open; false with a reason otherwise.
+    bool sendChat(const std::string& text, std::string& error);
+    bool chatOpen() const { return chatOpen_; }
+
+    // Asks webrtcbin for statistics; peerChanged() follows with stats().
+    void pollStats();
+
+    // Asks the remote encoder for a keyframe for the video we receive.
+    bool hasLocalOffer() const { return awaitingAnswer_; }
+
+    GstWebRTCPeerConnectionState connectionState() const { return connectionState_; }
+    GstWebRTCICEConnectionState iceConnectionState() const { return iceState_; }
+    GstWebRTCICEGatheringState iceGatheringState() const { return gatheringState_; }
+    bool connected() const { return connectionState_ == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED; }
+    std::optional<double> connectedMs() const { return connectedMs_; }
+    std::optional<double> firstFrameMs() const { return firstFrameMs_; }
+    Media media() const;
+    const PeerStats& stats() const { return stats_; }
+    const std::vector<std::string>& chatLog() const { return chatLog_; }
+    unsigned candidatesSent() const { return candidatesSent_; }
+    unsigned candidatesReceived() const { return candidatesReceived_; }
+    // The video sink that shows this peer (set when its stream starts).
+    GRef<GstElement> videoSink() const;
+
+private:
+    PeerConnection(Delegate& delegate, GstBin* pipeline, LocalMedia& media, std::string peerId, Role role,
+        const CallOptions& options, gint64 epochUs);
+    bool setUp(const std::vector<protocol::IceServer>& iceServers, std::string& error);
+    double sinceEpochMs() const;
+
+    // Send side.
+    struct SendBranch {
+        GRef<GstPad> sinkPad; // webrtcbin's sink_N
+        GRef<GstElement> capsfilter;
+        GRef<GstElement> queue, payloader;
+        GRef<GstPad> teePad;
+        bool attached = false;
+    };
+    bool requestSendPad(SendBranch& branch, const char* kind, int mline, GstCaps* caps, std::string& error);
+    bool attachAudio(int payloadType, std::string& error);
+    bool attachVideo(VideoCodec codec, int payloadType, std::string& error);
+    bool attach(SendBranch& branch, GRef<GstPad> teePad, GstElement* payloader, GstCaps* caps, std::string& error);
+    void detach(SendBranch& branch);
+    void createChannel();
+    void adoptChannel(GstWebRTCDataChannel* channel);
+
+    // Negotiation, on the main context.
+    void createOffer();
+    void onOfferCreated(GRef<GstPromise> promise);
+    void onAnswerCreated(GRef<GstPromise> promise);
+    void setLocal(GstWebRTCSessionDescription* description, const char* type);
+    void setRemote(GstWebRTCSDPType type, const std::string& sdp, std::function<void(PeerConnection&)> then);
+    void addRemoteCandidate(unsigned mline, const std::string& candidate);
+    void fail(const std::string& reason);
+    template<typename Fn>
+    void post(Fn fn);
+    template<typename Fn>
+    GstPromise* promise(Fn fn);
+
+    // webrtcbin and streaming-thread handlers.
+    void onIceCandidate(GstElement* webrtc, guint mline, gchar* candidate);
+    void onStateNotify(GstElement* webrtc, GParamSpec* pspec);
+    void onPadAdded(GstElement* webrtc, GstPad* pad);
+    void onDataChannel(GstElement* webrtc, GObject* channel);
+    void onNegotiationNeeded(GstElement* webrtc);
+    void onChannelOpen(GObject* channel);
+    void onChannelClose(GObject* channel);
+    void onChannelError(GObject* channel, GError* error);
+    void onChannelMessage(GObject* channel, gchar* text);
+    bool buildDecoder(GstPad* pad, std::string& error);
+    static GstPadProbeReturn countVideo(GstPad* pad, GstPadProbeInfo* info, gpointer data);
+    static GstPadProbeReturn countAudio(GstPad* pad, GstPadProbeInfo* info, gpointer data);
+
+    Delegate& delegate_;
+    GstBin* pipeline_; // borrowed from the Call, which outlives us
+    LocalMedia& media_;
+    std::string peerId_;
+    Role role_;
+    CallOptions options_;
+    gint64 epochUs_; // the Call's join time (g_get_monotonic_time)
+    GRef<GMainContext> context_;
+
+    GRef<GstElement> webrtc_;
+    std::vector<SignalConnection> webrtcSignals_;
+    SendBranch audio_, video_;
+    int audioMline_ = -1, videoMline_ = -1;
+    std::vector<std::string> localMids_; // a=mid per m-line of our description
+    bool remoteSet_ = false;
+    bool awaitingAnswer_ = false;
+    std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
+    unsigned candidatesSent_ = 0, candidatesReceived_ = 0;
+    bool endOfCandidatesSent_ = false;
+    bool failed_ = false;
+
+    // channelMutex_ guards channel_ and channelSignals_ (set from webrtcbin's
+    // thread for a channel the peer opened); leaf lock.
+    mutable std::mutex channelMutex_;
+    GRef<GstWebRTCDataChannel> channel_;
+    std::vector<SignalConnection> channelSignals_;
+    bool chatOpen_ = false;
+    std::vector<std::string> chatLog_;
+
+    std::atomic<GstWebRTCPeerConnectionState> connectionState_ { GST_WEBRTC_PEER_CONNECTION_STATE_NEW };
+    std::atomic<GstWebRTCICEConnectionState> iceState_ { GST_WEBRTC_ICE_CONNECTION_STATE_NEW };
+    std::atomic<GstWebRTCICEGatheringState> gatheringState_ { GST_WEBRTC_ICE_GATHERING_STATE_NEW };
+    std::optional<double> connectedMs_, firstFrameMs_;
+
+    // Receive side: made on streaming threads, torn down on the main context.
+    // decodeMutex_ guards the element list and the caps-derived fields; leaf lock.
+    mutable std::mutex decodeMutex_;
+    std::vector<GRef<GstElement>> decodeElements_;
+    GRef<GstElement> videoSink_;
+    GRef<GstElement> audioSink_;
+    int width_ = 0, height_ = 0;
+    std::string videoCodecIn_;
+    std::atomic<int64_t> videoFrames_ { 0 }, audioBuffers_ { 0 };
+    std::atomic<bool> firstFramePosted_ { false };
+
+    RawStats lastRaw_;
+    gint64 lastRawUs_ = 0;
+    int64_t lastFrames_ = 0;
+    PeerStats stats_;
+    bool statsPending_ = false;
+};
+
+const char* connectionStateName(GstWebRTCPeerConnectionState state);
+const char* iceConnectionStateName(GstWebRTCICEConnectionState state);
+const char* iceGatheringStateName(GstWebRTCICEGatheringState state);
+
+} // namespace palaver::engine
