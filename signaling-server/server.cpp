@@ -64,6 +64,23 @@ GRef<GSocket> Server::bindSocket(GInetAddress* address, int port, std::string& e
     return socket;
 }
 
+// SO_REUSEPORT lets any process of the same user bind a port that is in
+// use, and the kernel then splits new connections, and so rooms, between the
+// two servers. A socket without it cannot bind a port that something listens
+// on, so one is bound (and closed again) before the workers share the port.
+bool Server::portIsFree(GInetAddress* address, int port, std::string& error)
+{
+    GUnique<GError> gerror;
+    GRef<GSocket> socket = adopt(g_socket_new(g_inet_address_get_family(address), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, gerror.outPtr()));
+    GRef<GSocketAddress> socketAddress = adopt(g_inet_socket_address_new(address, static_cast<guint16>(port)));
+    // allow_reuse: SO_REUSEADDR, so a restart is not held up by TIME_WAIT.
+    if (!socket || !g_socket_bind(socket.get(), socketAddress.get(), TRUE, gerror.outPtr())) {
+        error = gerror->message;
+        return false;
+    }
+    return true;
+}
+
 bool Server::start(std::string& error, int& exitCode)
 {
     exitCode = 2;
@@ -95,6 +112,10 @@ bool Server::start(std::string& error, int& exitCode)
     exitCode = 1;
     std::vector<GRef<GSocket>> sockets;
     int port = config_.port;
+    if (std::string why; port != 0 && !portIsFree(address.get(), port, why)) {
+        error = "cannot listen on " + config_.host + ":" + std::to_string(port) + ": " + why;
+        return false;
+    }
     for (int i = 0; i < config_.workers; ++i) {
         std::string why;
         GRef<GSocket> socket = bindSocket(address.get(), port, why);

@@ -44,6 +44,7 @@ public:
 
 private:
     GRef<GSocket> bindSocket(GInetAddress* address, int port, std::string& error);
+    static bool portIsFree(GInetAddress* address, int port, std::string& error);
 
     Config config_;
     RoomRegistry rooms_;

@@ -127,7 +127,8 @@ private:
     GRef<GMainLoop> loop_;
     GRef<SoupServer> soup_;
     GRef<GSource> epollSource_;
-    GRef<GSource> keepaliveTimer_;
+    GRef<GSource> keepaliveTimer_; // fires kKeepaliveChecksPerPing times per --keepalive
+    uint64_t keepaliveChecks_ = 0;
     GRef<GSource> shutdownTimer_;
     int epollFd_ = -1;
     int mailboxFd_ = -1; // eventfd

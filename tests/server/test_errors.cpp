@@ -410,6 +410,67 @@ void testErrorsKeepOrder()
     c.expectJson(R"({"type":"pong"})");
 }
 
+void testNulInIds()
+{
+    // json-glib ends strings at U+0000, so "a\u0000b" once read as the valid
+    // id "a" and joined room "a". An id with U+0000 is malformed: bad-message.
+    ServerProcess server;
+    TestClient alice(server), c(server);
+    alice.join("a", "alice");
+    c.send(R"({"type":"join","room":"a\u0000b"})");
+    c.expectError("bad-message", Ref("join"));
+    c.send(R"({"type":"join","room":"a","peer":"bob\u0000x"})");
+    c.expectError("bad-message", Ref("join"));
+    c.send(R"({"type":"join","room":"a","peer":"alice\u0000x"})");
+    c.expectError("bad-message", Ref("join"));
+    alice.expectNothing();
+    // An unknown member holding U+0000 is still ignored.
+    c.send(R"({"type":"join","room":"a","peer":"bob","note":"x\u0000y"})");
+    c.expectJson(R"({"type":"joined","room":"a","peer":"bob","peers":["alice"],"iceServers":[]})");
+    alice.expectJson(R"({"type":"peer-joined","peer":"bob"})");
+    c.send(R"({"type":"send-offer","to":"alice\u0000x","sdp":"x"})");
+    c.expectError("bad-message", Ref("send-offer"));
+    alice.expectNothing();
+    // A type with U+0000 is a type this server does not know; the ref keeps
+    // it whole (json-glib on this side would cut it short, so check the text).
+    c.send(R"({"type":"ping\u0000x"})");
+    Message m = c.expect();
+    PT_CHECK_MSG(m.raw.find(R"("code":"unknown-type")") != std::string::npos
+            && m.raw.find(R"("ref":"ping\u0000x")") != std::string::npos,
+        "expected unknown-type with ref \"ping\\u0000x\", got %s", m.raw.c_str());
+    // A member name with U+0000 would be filed under the shortened name.
+    c.send(R"({"type\u0000x":"join","room":"b"})");
+    c.expectError("bad-message", std::nullopt);
+    roundTrip(c);
+}
+
+void testLoneSurrogate()
+{
+    // "\ud800" has no UTF-8 form. It was once relayed as the invalid UTF-8
+    // bytes ED A0 80 (eating the next character), which fails the receiver's
+    // connection (RFC 6455 8.1); not JSON text (RFC 8259 8.2): bad-json.
+    ServerProcess server;
+    TestClient alice(server), bob(server);
+    joinPair(alice, bob);
+    for (const char* text : {
+             R"({"type":"send-offer","sdp":"\ud800x"})",
+             R"({"type":"send-offer","sdp":"\udc00"})",
+             R"({"type":"send-offer","sdp":"\ud83d\u0041"})",
+             R"({"type":"ice-candidate","candidate":"\ud83d","sdpMLineIndex":0})",
+             R"({"type":"ping","x":"\udfff\ud800"})",
+         }) {
+        bob.send(text);
+        Message m = bob.expect();
+        if (!m.isObject() || !m.has("code") || m.str("code") != "bad-json")
+            fail(format("frame %s: expected bad-json, got %s", text, m.raw.c_str()));
+        checkError(m, "bad-json", std::nullopt);
+    }
+    alice.expectNothing();
+    // A proper pair is one character.
+    bob.send(R"({"type":"send-offer","sdp":"\ud83d\ude00"})");
+    alice.expectJson(R"({"type":"send-offer","from":"bob","sdp":"\ud83d\ude00"})");
+}
+
 } // namespace
 
 void registerTests()
@@ -431,4 +492,6 @@ void registerTests()
     addTest("/errors/precedence", testPrecedence);
     addTest("/errors/precedence-auth", testPrecedenceWithAuth);
     addTest("/errors/order", testErrorsKeepOrder);
+    addTest("/errors/bad-message/nul-in-ids", testNulInIds);
+    addTest("/errors/bad-json/lone-surrogate", testLoneSurrogate);
 }

@@ -40,6 +40,20 @@ void testExplicitPort()
     roundTrip(c);
 }
 
+void testPortInUse()
+{
+    // The workers share their port through SO_REUSEPORT, which once let a
+    // second server bind a port the first listens on: the kernel then split
+    // the connections (and rooms) between two processes. It must refuse.
+    ServerProcess first;
+    RunResult r = runServerToExit({ "--host", "127.0.0.1", "--port", std::to_string(first.port()) });
+    PT_CHECK_MSG(r.status.exited && r.status.code != 0, "second server on port %d: %s", first.port(), r.status.describe().c_str());
+    PT_CHECK_MSG(!r.err.empty(), "second server on port %d failed without a message", first.port());
+    PT_CHECK(r.out.find("listening") == std::string::npos);
+    TestClient c(first);
+    roundTrip(c);
+}
+
 // Waits for c's close; only peer-left may come before it (others closing at
 // the same moment).
 void expectShutdownClose(TestClient& c, std::source_location loc = std::source_location::current())
@@ -196,6 +210,7 @@ void registerTests()
 {
     addTest("/lifecycle/listening-line", testListeningLine);
     addTest("/lifecycle/explicit-port", testExplicitPort);
+    addTest("/lifecycle/port-in-use", testPortInUse);
     addTest("/lifecycle/sigterm", testSigterm);
     addTest("/lifecycle/sigint", testSigint);
     addTest("/lifecycle/sigterm-idle", testSigtermIdle);

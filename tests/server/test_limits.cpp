@@ -503,8 +503,9 @@ void testKeepaliveDropsSilentPeer()
     const int64_t lastSent = nowMs();
     bob.expectJson(R"({"type":"joined","room":"r","peer":"bob","peers":["alice"],"iceServers":[]})");
     alice.expectJson(R"({"type":"peer-joined","peer":"bob"})");
-    // Two intervals of silence (0.6 s) after bob's last frame, checked at each
-    // ping: announced within about three intervals.
+    // Two intervals of silence (0.6 s) after bob's last frame, checked four
+    // times per interval: announced within 2.25 intervals (two-intervals
+    // checks that bound).
     Message m = alice.expect(3000);
     const int64_t elapsed = nowMs() - lastSent;
     checkJson(m, R"({"type":"peer-left","peer":"bob"})");
@@ -515,6 +516,33 @@ void testKeepaliveDropsSilentPeer()
     // alice (libsoup answers pings) stays.
     alice.expectNothing(1000);
     roundTrip(alice);
+}
+
+void testKeepaliveTwoIntervals()
+{
+    // "silent for two intervals": bob's last byte comes 50 ms after a ping
+    // (the timer's phase), the worst case for a server that checks silence
+    // only when it pings: two intervals had not quite passed at the next ping
+    // but one, so it waited for the third (1.45 s here).
+    ServerProcess server({ "--keepalive", "0.5" });
+    TestClient alice(server);
+    alice.join("r", "alice");
+    RawClient bob(server); // never answers pings
+    bob.sendText(R"({"type":"join","room":"r","peer":"bob"})");
+    bob.expectJson(R"({"type":"joined","room":"r","peer":"bob","peers":["alice"],"iceServers":[]})");
+    alice.expectJson(R"({"type":"peer-joined","peer":"bob"})");
+    std::optional<Frame> ping = bob.readFrame(2000);
+    PT_CHECK_MSG(ping && ping->opcode == kPing, "no ping within 2 s with --keepalive 0.5");
+    pumpFor(50);
+    bob.sendText(R"({"type":"ping"})");
+    const int64_t lastSent = nowMs();
+    bob.expectJson(R"({"type":"pong"})");
+    Message m = alice.expect(3000);
+    const int64_t elapsed = nowMs() - lastSent;
+    checkJson(m, R"({"type":"peer-left","peer":"bob"})");
+    PT_CHECK_MSG(elapsed >= 950, "silent peer dropped after %" G_GINT64_FORMAT " ms, before two intervals", elapsed);
+    // At most 2.25 intervals (1125 ms), plus slack for a loaded sanitizer build.
+    PT_CHECK_MSG(elapsed < 1300, "silent peer dropped only after %" G_GINT64_FORMAT " ms, more than 2.25 intervals", elapsed);
 }
 
 void testKeepaliveAnsweringPeersStay()
@@ -609,6 +637,7 @@ void registerTests()
     addTest("/limits/join-timeout/not-restarted-by-leave", testJoinTimeoutNotRestartedByLeave);
     addTest("/limits/join-timeout/zero", testJoinTimeoutZero);
     addTest("/limits/keepalive/drops-silent-peer", testKeepaliveDropsSilentPeer);
+    addTest("/limits/keepalive/two-intervals", testKeepaliveTwoIntervals);
     addTest("/limits/keepalive/answering-peers-stay", testKeepaliveAnsweringPeersStay);
     addTest("/limits/keepalive/any-frame-counts", testKeepaliveAnyFrameCounts);
     addTest("/limits/keepalive/zero-is-off", testKeepaliveOffByDefaultShortTerm);

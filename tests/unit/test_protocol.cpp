@@ -83,6 +83,19 @@ const ParseCase kClientCases[] = {
     { "{\"type\":\"send-offer\",\"sdp\":\"v=0\\u0000x\"}", nullptr, ErrorCode::BadMessage, "send-offer" },
     { "{\"type\":\"send-answer\",\"sdp\":\"v=0\"}", "send-answer", std::nullopt, nullptr },
     { "{\"type\":\"send-answer\",\"sdp\":\"\\\\u0000 is text\"}", "send-answer", std::nullopt, nullptr },
+    // json-glib ends strings at U+0000: "a\u0000b" must not read as the id "a".
+    { "{\"type\":\"join\",\"room\":\"a\\u0000b\"}", nullptr, ErrorCode::BadMessage, "join" },
+    { "{\"type\":\"join\",\"room\":\"r\",\"peer\":\"p\\u0000\"}", nullptr, ErrorCode::BadMessage, "join" },
+    { "{\"type\":\"join\",\"room\":\"r\",\"note\":\"\\u0000\"}", "join", std::nullopt, nullptr },
+    { "{\"type\":\"send-offer\",\"sdp\":\"v=0\",\"to\":\"b\\u0000c\"}", nullptr, ErrorCode::BadMessage, "send-offer" },
+    { "{\"type\":\"send-offer\",\"sdp\":\"v=0\\u0000\",\"sdp\":\"v=1\"}", "send-offer", std::nullopt, nullptr },
+    { "{\"type\":\"send-offer\",\"sdp\":\"v=1\",\"sdp\":\"v=0\\u0000\"}", nullptr, ErrorCode::BadMessage, "send-offer" },
+    { "{\"type\\u0000x\":\"ping\"}", nullptr, ErrorCode::BadMessage, nullptr },
+    // Unpaired surrogates have no UTF-8 form: not JSON text.
+    { "{\"type\":\"send-offer\",\"sdp\":\"\\ud800x\"}", nullptr, ErrorCode::BadJson, nullptr },
+    { "{\"type\":\"send-offer\",\"sdp\":\"\\udc00\"}", nullptr, ErrorCode::BadJson, nullptr },
+    { "{\"type\":\"send-offer\",\"sdp\":\"\\ud83d\\u0041\"}", nullptr, ErrorCode::BadJson, nullptr },
+    { "{\"type\":\"send-offer\",\"sdp\":\"\\ud83d\\ude00\"}", "send-offer", std::nullopt, nullptr },
     { "{\"type\":\"send-answer\",\"sdp\":false}", nullptr, ErrorCode::BadMessage, "send-answer" },
     { "{\"type\":\"send-answer\",\"to\":\"bob\"}", nullptr, ErrorCode::BadMessage, "send-answer" },
     // ice-candidate
@@ -163,6 +176,22 @@ void testMemberValues()
     g_assert_cmpint(c.sdpMLineIndex, ==, 3);
     g_assert_cmpstr(c.sdpMid->c_str(), ==, "video");
     g_assert_cmpstr(c.to->c_str(), ==, "bob");
+}
+
+void testNulStrings()
+{
+    // json-glib keeps C strings; values with U+0000 are read in full.
+    auto type = parseClientMessage("{\"type\":\"ping\\u0000x\"}");
+    g_assert_false(type.ok());
+    g_assert_true(type.error().code == ErrorCode::UnknownType);
+    g_assert_true(type.error().ref == std::string("ping\0x", 6));
+
+    auto join = parseClientMessage("{\"type\":\"join\",\"room\":\"r\",\"token\":\"t\\u0000u\"}");
+    g_assert_true(std::get<Join>(join.message()).token == std::string("t\0u", 3));
+
+    // The last of two same-named members counts, as json-glib keeps it.
+    auto offer = parseClientMessage("{\"type\":\"send-offer\",\"sdp\":\"v=0\\u0000\",\"sdp\":\"v=1\"}");
+    g_assert_cmpstr(std::get<SendOffer>(offer.message()).sdp.c_str(), ==, "v=1");
 }
 
 void testErrorNames()
@@ -266,6 +295,7 @@ int main(int argc, char** argv)
     g_test_add_func("/protocol/client-table", testClientTable);
     g_test_add_func("/protocol/ids", testIds);
     g_test_add_func("/protocol/member-values", testMemberValues);
+    g_test_add_func("/protocol/nul-strings", testNulStrings);
     g_test_add_func("/protocol/error-codes", testErrorNames);
     g_test_add_func("/protocol/server-serialisation", testServerSerialisation);
     g_test_add_func("/protocol/client-round-trip", testClientRoundTrip);
