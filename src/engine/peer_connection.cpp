@@ -47,13 +47,69 @@ GstCaps* sendCaps(VideoCodec codec, int payload)
     return rtpCaps("video", codec == VideoCodec::VP8 ? "VP8" : "H264", 90000, payload);
 }
 
-// The codec preferences of our offers: the full fmtp that browsers expect.
+// webrtcbin answers caps queries on a sink pad with the transceiver's
+// codec preferences, and rtph264pay derives profile-level-id from the
+// encoder's SPS (x264 at 320x240 makes 42c00d, not 42e01f): a pinned
+// profile-level-id there is a not-negotiated error. So the preferences say
+// packetization-mode=1 and leave profile-level-id to the stream.
+void unpinProfile(GstCaps* caps)
+{
+    for (guint i = 0; i < gst_caps_get_size(caps); ++i)
+        gst_structure_remove_fields(gst_caps_get_structure(caps, i), "profile-level-id", "profile", nullptr);
+}
+
+// Our H.264 fmtp as browsers expect it: profile-level-id=42e01f
+// (constrained baseline, level 3.1), which the codec preferences cannot
+// carry (see unpinProfile), and no "profile=" (the SDP library's name for it).
+void fixH264Fmtp(GstSDPMessage* sdp)
+{
+    for (guint m = 0; m < gst_sdp_message_medias_len(sdp); ++m) {
+        auto* media = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(sdp, m));
+        std::vector<std::string> h264;
+        for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+            const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, i);
+            if (g_strcmp0(attr->key, "rtpmap") == 0 && attr->value && std::strstr(attr->value, " H264/"))
+                h264.emplace_back(std::string(attr->value).substr(0, std::string(attr->value).find(' ')));
+        }
+        for (const std::string& pt : h264) {
+            bool found = false;
+            for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+                const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, i);
+                std::string prefix = pt + " ";
+                if (g_strcmp0(attr->key, "fmtp") != 0 || !attr->value || std::string_view(attr->value).rfind(prefix, 0) != 0)
+                    continue;
+                found = true;
+                std::string params;
+                bool haveProfile = false;
+                GUnique<char*> parts(g_strsplit(attr->value + prefix.size(), ";", -1));
+                for (char** p = parts.get(); *p; ++p) {
+                    std::string param = g_strstrip(*p);
+                    if (param.empty() || param.rfind("profile=", 0) == 0)
+                        continue;
+                    if (param.rfind("profile-level-id=", 0) == 0)
+                        haveProfile = true;
+                    params += (params.empty() ? "" : ";") + param;
+                }
+                if (!haveProfile)
+                    params += (params.empty() ? "" : ";") + std::string("profile-level-id=42e01f");
+                GstSDPAttribute replacement;
+                gst_sdp_attribute_set(&replacement, "fmtp", (prefix + params).c_str());
+                gst_sdp_media_replace_attribute(media, i, &replacement);
+                break;
+            }
+            if (!found)
+                gst_sdp_media_add_attribute(media, "fmtp", (pt + " packetization-mode=1;profile-level-id=42e01f").c_str());
+        }
+    }
+}
+
+// The codec preferences of our offers.
 GstCaps* offerCaps(VideoCodec codec, int payload)
 {
     GstCaps* caps = sendCaps(codec, payload);
     if (codec == VideoCodec::H264)
-        gst_caps_set_simple(caps, "packetization-mode", G_TYPE_STRING, "1", "profile-level-id", G_TYPE_STRING, "42e01f",
-            "level-asymmetry-allowed", G_TYPE_STRING, "1", nullptr);
+        gst_caps_set_simple(caps, "packetization-mode", G_TYPE_STRING, "1", "level-asymmetry-allowed", G_TYPE_STRING, "1",
+            nullptr);
     return caps;
 }
 
@@ -71,6 +127,25 @@ bool isConstrainedBaseline(const char* profileLevelId)
         return false;
     unsigned value = unsigned(std::strtoul(profileLevelId, nullptr, 16));
     return (value >> 16) == 0x42 && ((value >> 8) & 0x40);
+}
+
+// One parameter of the a=fmtp line of payload type `pt`, or "".
+std::string fmtpValue(const GstSDPMedia* media, int pt, const char* name)
+{
+    std::string prefix = std::to_string(pt) + " ";
+    for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+        const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, i);
+        if (g_strcmp0(attr->key, "fmtp") != 0 || !attr->value || std::string_view(attr->value).rfind(prefix, 0) != 0)
+            continue;
+        GUnique<char*> params(g_strsplit(attr->value + prefix.size(), ";", -1));
+        for (char** p = params.get(); *p; ++p) {
+            std::string param = g_strstrip(*p);
+            auto eq = param.find('=');
+            if (eq != std::string::npos && g_ascii_strcasecmp(param.substr(0, eq).c_str(), name) == 0)
+                return param.substr(eq + 1);
+        }
+    }
+    return {};
 }
 
 struct MediaChoice {
@@ -125,10 +200,15 @@ MediaChoice chooseFormat(const GstSDPMessage* sdp, const char* kind)
                 choice.caps = caps;
                 return choice;
             }
+            // The SDP library turns profile-level-id into profile=...; keep
+            // the original too, for the fmtp of our answer.
+            std::string profileLevelId = fmtpValue(media, pt, "profile-level-id");
             if (g_ascii_strcasecmp(encoding, "H264") == 0 && LocalMedia::canDecode(VideoCodec::H264)
                 && LocalMedia::canEncode(VideoCodec::H264)
                 && g_strcmp0(gst_structure_get_string(s, "packetization-mode"), "1") == 0
-                && isConstrainedBaseline(gst_structure_get_string(s, "profile-level-id"))) {
+                && (isConstrainedBaseline(profileLevelId.c_str())
+                    || g_strcmp0(gst_structure_get_string(s, "profile"), "constrained-baseline") == 0)) {
+                unpinProfile(caps.get());
                 choice.payload = pt;
                 choice.codec = VideoCodec::H264;
                 choice.caps = caps;
@@ -558,6 +638,7 @@ void PeerConnection::setLocal(GstWebRTCSessionDescription* description, const ch
     // Candidates carry the real a=mid of their m-line (webrtcbin's are
     // "video0", "audio1"...): browsers reject candidates with a wrong mid.
     localMids_ = midsOf(description->sdp);
+    fixH264Fmtp(description->sdp);
     g_signal_emit_by_name(webrtc_.get(), "set-local-description", description,
         promise([type = std::string(type)](PeerConnection& pc, GRef<GstPromise> p) {
             const GstStructure* reply = gst_promise_get_reply(p.get());
@@ -817,11 +898,11 @@ bool PeerConnection::buildDecoder(GstPad* pad, std::string& error)
     std::string codec;
     if (video && g_ascii_strcasecmp(encoding, "VP8") == 0) {
         codec = "VP8";
-        description = "rtpvp8depay request-keyframe=true wait-for-keyframe=true ! vp8dec ! videoconvert";
+        description = "rtpvp8depay request-keyframe=true wait-for-keyframe=false ! vp8dec ! videoconvert";
     } else if (video && g_ascii_strcasecmp(encoding, "H264") == 0) {
         codec = "H264";
         GRef<GstElementFactory> av = adopt(gst_element_factory_find("avdec_h264"));
-        description = std::string("rtph264depay request-keyframe=true wait-for-keyframe=true ! h264parse ! ")
+        description = std::string("rtph264depay request-keyframe=true wait-for-keyframe=false ! h264parse ! ")
             + (av ? "avdec_h264" : "openh264dec") + " ! videoconvert";
     } else if (!video && g_ascii_strcasecmp(encoding, "OPUS") == 0) {
         codec = "OPUS";

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Suite `call`: headless palaver peers in rooms of a real palaver-server.
+
+Run one test: test_call.py NAME (meson registers each NAME as a test).
+"""
+import subprocess
+import sys
+import time
+
+from calltest import (Peer, have_element, Server, check, check_media, free_port, main, remote, test)
+
+
+@test
+def test_two_peers(cleanup):
+    """Each decodes >= 60 frames and audio from the other; chat crosses both ways."""
+    server = Server()
+    cleanup.append(server)
+    alice = Peer(server.url, "two", "alice", "--duration", "7", "--send-chat", "hello from alice")
+    cleanup.append(alice)
+    time.sleep(0.3)
+    bob = Peer(server.url, "two", "bob", "--duration", "6.5", "--send-chat", "hello from bob")
+    cleanup.append(bob)
+    for me, other in ((alice, "bob"), (bob, "alice")):
+        code, summary = me.wait()
+        check(code == 0, f"{me.name} exited with {code}: {summary}")
+        check(summary["exit"] == "duration", f"{me.name}: exit {summary['exit']}")
+        check(summary["room"] == "two" and summary["peer"] == me.name, f"{me.name}: {summary}")
+        check(summary["joined_ms"] is not None and summary["joined_ms"] < 5000, f"{me.name}: joined_ms {summary['joined_ms']}")
+        r = check_media(summary, other)
+        check(r["chat"] == [f"hello from {other}"], f"{me.name} got chat {r['chat']} from {other}")
+        check(r["stats"]["fps_in"] is not None and r["stats"]["fps_in"] > 5,
+              f"{me.name}: fps_in from {other} is {r['stats']['fps_in']}")
+    # Both left: the server is empty again.
+    time.sleep(0.3)
+    h = server.health()
+    check(h["peers"] == 0 and h["rooms"] == 0, f"server not empty after the call: {h}")
+
+
+@test
+def test_three_peers(cleanup):
+    """A mesh of three: each receives two videos; one leaves, the others go on."""
+    server = Server()
+    cleanup.append(server)
+    a = Peer(server.url, "mesh", "a", "--duration", "12")
+    cleanup.append(a)
+    time.sleep(0.3)
+    b = Peer(server.url, "mesh", "b", "--duration", "11.5")
+    cleanup.append(b)
+    time.sleep(0.3)
+    c = Peer(server.url, "mesh", "c", "--duration", "6")
+    cleanup.append(c)
+    code, sc = c.wait()
+    check(code == 0, f"c exited with {code}: {sc}")
+    check_media(sc, "a", min_frames=45)
+    check_media(sc, "b", min_frames=45)
+    left_at = time.monotonic()
+    for me, other in ((a, "b"), (b, "a")):
+        code, s = me.wait()
+        check(code == 0, f"{me.name} exited with {code}: {s}")
+        r = check_media(s, other, min_frames=150)
+        gone = remote(s, "c")
+        check(gone["present"] is False, f"{me.name} still lists c as present: {gone}")
+        check(gone["video_frames"] >= 45, f"{me.name} got only {gone['video_frames']} frames from c")
+        # Media between the two who stayed went on after c left: more
+        # frames than c ever sent, and c's branch was torn down.
+        check(r["video_frames"] > gone["video_frames"] + 60,
+              f"{me.name}: {r['video_frames']} frames from {other} vs {gone['video_frames']} from c")
+        log = me.stderr()
+        check("peer c is gone (left)" in log, f"{me.name} did not report c leaving")
+        check("peer c: tearing down" in log, f"{me.name} did not tear down c's branch")
+        check(r["state"] == "connected", f"{me.name}: connection to {other} is {r['state']}")
+
+
+def codec_call(cleanup, codec, expect):
+    if codec == "h264" and not (have_element("x264enc") or have_element("openh264enc")):
+        print("SKIP: no H.264 encoder")
+        return 77
+    server = Server()
+    cleanup.append(server)
+    x = Peer(server.url, "codec", "x", "--duration", "6", "--video-codec", codec)
+    cleanup.append(x)
+    time.sleep(0.3)
+    y = Peer(server.url, "codec", "y", "--duration", "5.5", "--video-codec", codec)
+    cleanup.append(y)
+    for me, other in ((x, "y"), (y, "x")):
+        code, s = me.wait()
+        check(code == 0, f"{me.name} exited with {code}: {s}")
+        check_media(s, other, codec=expect)
+
+
+@test
+def test_h264_call(cleanup):
+    return codec_call(cleanup, "h264", "H264")
+
+
+@test
+def test_vp8_call(cleanup):
+    return codec_call(cleanup, "vp8", "VP8")
+
+
+@test
+def test_bad_pipeline(cleanup):
+    server = Server()
+    cleanup.append(server)
+    p = Peer(server.url, "bad", "p", video="nosuchelement ! fakesink", timeout=20)
+    cleanup.append(p)
+    code, s = p.wait()
+    check(code == 2, f"exit code {code}, expected 2: {s}")
+    check(s["exit"] == "bad-pipeline", f"exit {s['exit']}")
+    check("nosuchelement" in s.get("error", ""), f"error does not name the element: {s.get('error')}")
+    check("nosuchelement" in p.stderr(), "stderr does not say what was wrong")
+    check(server.health()["peers"] == 0, "a peer with a bad pipeline joined anyway")
+
+
+@test
+def test_unreachable_server(cleanup):
+    port = free_port()  # nothing listens there
+    start = time.monotonic()
+    p = Peer(f"ws://127.0.0.1:{port}/ws", "r", "p", timeout=20)
+    cleanup.append(p)
+    code, s = p.wait()
+    check(code == 3, f"exit code {code}, expected 3: {s}")
+    check(s["exit"] == "server-unreachable", f"exit {s['exit']}")
+    check(str(port) in s.get("error", ""), f"error does not name the server: {s.get('error')}")
+    check(time.monotonic() - start < 15, "took too long to give up")
+
+
+@test
+def test_full_room(cleanup):
+    server = Server("--max-room-peers", "1")
+    cleanup.append(server)
+    first = Peer(server.url, "small", "first", "--duration", "8")
+    cleanup.append(first)
+    deadline = time.monotonic() + 10
+    while server.health()["peers"] < 1:
+        check(time.monotonic() < deadline, "the first peer never joined")
+        time.sleep(0.1)
+    second = Peer(server.url, "small", "second", timeout=20)
+    cleanup.append(second)
+    code, s = second.wait()
+    check(code == 4, f"exit code {code}, expected 4: {s}")
+    check(s["exit"] == "room-full", f"exit {s['exit']}")
+    check("full" in s.get("error", ""), f"error: {s.get('error')}")
+    first.signal()
+    code, s = first.wait()
+    check(code == 0 and s["exit"] == "signal", f"first: {code} {s}")
+
+
+@test
+def test_server_restart(cleanup):
+    """The server dies mid-call: media goes on; it comes back; both rejoin."""
+    port = free_port()
+    server = Server(port=port)
+    cleanup.append(server)
+    a = Peer(server.url, "restart", "a", "--duration", "16")
+    cleanup.append(a)
+    time.sleep(0.3)
+    b = Peer(server.url, "restart", "b", "--duration", "15.5")
+    cleanup.append(b)
+    time.sleep(4)
+    server.kill()
+    down_at = time.monotonic()
+    time.sleep(4)
+    server = Server(port=port)
+    cleanup.append(server)
+    deadline = time.monotonic() + 8
+    while server.health()["peers"] < 2:
+        check(time.monotonic() < deadline, f"the peers did not rejoin: {server.health()}")
+        time.sleep(0.2)
+    for me, other in ((a, "b"), (b, "a")):
+        code, s = me.wait()
+        check(code == 0, f"{me.name} exited with {code}: {s}")
+        # About 15 s of video at 30 fps with the server away for 4 of them:
+        # frames kept coming during the outage.
+        r = check_media(s, other, min_frames=250)
+        if me is b:  # b leaves first: a was still there
+            check(r["present"] is True, f"{me.name}: {other} not present at the end")
+        log = me.stderr()
+        check("signaling down" in log, f"{me.name} did not notice the server going away")
+        check("joined room restart again" in log, f"{me.name} did not rejoin")
+        check("keeping the live connection" in log or "peer-joined" in log or r["video_frames"] > 250,
+              f"{me.name}: connection was not kept")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
