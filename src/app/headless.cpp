@@ -31,6 +31,9 @@ public:
         g_printerr("palaver: audio: %s\n", call_.media().audioDescription().c_str());
         guint sigint = g_unix_signal_add(SIGINT, &HeadlessRun::onSignal, this);
         guint sigterm = g_unix_signal_add(SIGTERM, &HeadlessRun::onSignal, this);
+        // SIGUSR1: a fresh connection to every peer (tests and bots; what a
+        // "reconnect" button does).
+        guint sigusr1 = g_unix_signal_add(SIGUSR1, &HeadlessRun::onRestart, this);
         guint duration = 0, stats = 0;
         if (options_.durationS > 0)
             duration = g_timeout_add(guint(options_.durationS * 1000), &HeadlessRun::onDuration, this);
@@ -39,7 +42,7 @@ public:
         // A fatal error can come before the loop runs (a malformed URL).
         if (exit_.empty())
             g_main_loop_run(loop_.get());
-        for (guint id : { sigint, sigterm, duration, stats })
+        for (guint id : { sigint, sigterm, sigusr1, duration, stats })
             if (id)
                 g_source_remove(id);
         // Leave politely and give the close frame a moment to go out.
@@ -67,6 +70,12 @@ private:
     static gboolean onSignal(gpointer data)
     {
         static_cast<HeadlessRun*>(data)->finish("signal", "", kExitOk);
+        return G_SOURCE_CONTINUE;
+    }
+    static gboolean onRestart(gpointer data)
+    {
+        g_printerr("palaver: SIGUSR1: restarting every peer connection\n");
+        static_cast<HeadlessRun*>(data)->call_.restartPeers();
         return G_SOURCE_CONTINUE;
     }
     static gboolean onDuration(gpointer data)

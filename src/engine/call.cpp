@@ -127,6 +127,7 @@ void Call::onMessage(const protocol::ServerMessage& message)
                 onJoined(m);
             } else if constexpr (std::is_same_v<T, protocol::PeerJoined>) {
                 GST_INFO("peer %s joined the room", m.peer.c_str());
+                roomPeers_.insert(m.peer);
                 auto it = peers_.find(m.peer);
                 // A peer we still have media with is back after a server
                 // restart: keep that connection. Otherwise it offers to us.
@@ -138,6 +139,7 @@ void Call::onMessage(const protocol::ServerMessage& message)
                 }
             } else if constexpr (std::is_same_v<T, protocol::PeerLeft>) {
                 GST_INFO("peer %s left the room", m.peer.c_str());
+                roomPeers_.erase(m.peer);
                 removePeer(m.peer, "left");
             } else if constexpr (std::is_same_v<T, protocol::RelayedOffer>) {
                 onOffer(m);
@@ -175,6 +177,7 @@ void Call::onJoined(const protocol::Joined& joined)
         GST_INFO("joined room %s again as %s", joined.room.c_str(), joined.peer.c_str());
         observer_.signalingChanged(true, "joined again");
     }
+    roomPeers_ = std::set<std::string>(joined.peers.begin(), joined.peers.end());
     // The newcomer offers (PROTOCOL.md, "Who offers").
     for (const auto& id : joined.peers) {
         auto it = peers_.find(id);
@@ -208,6 +211,7 @@ void Call::onOffer(const protocol::RelayedOffer& offer)
         }
         // No renegotiation on a live webrtcbin (1.22 cannot restart ICE):
         // a new offer means a new connection.
+        GST_INFO("replacing the connection to %s: it sent a new offer", offer.from.c_str());
         removePeer(offer.from, "renegotiated");
     }
     if (!summaries_.count(offer.from) || !summaries_[offer.from].present) {
@@ -280,24 +284,41 @@ void Call::removePeer(const std::string& id, const std::string& reason)
     }
 }
 
+// Folds a connection that is going away into its peer's summary.
 void Call::snapshot(const PeerConnection& pc)
 {
     PeerSummary& s = summaries_[pc.peerId()];
-    s.id = pc.peerId();
-    s.connectionState = connectionStateName(pc.connectionState());
-    s.iceState = iceConnectionStateName(pc.iceConnectionState());
-    if (pc.connectedMs())
-        s.connectedMs = pc.connectedMs();
-    if (pc.firstFrameMs())
-        s.firstFrameMs = pc.firstFrameMs();
-    // Counters of a replaced connection add up with the new one's.
+    s = merged(s, pc);
+    s.earlierFrames = s.media.videoFrames;
+    s.earlierAudio = s.media.audioBuffers;
+    s.earlierChat = s.chat.size();
+}
+
+PeerSummary Call::merged(const PeerSummary& base, const PeerConnection& pc)
+{
+    PeerSummary out = base;
+    out.id = pc.peerId();
+    out.connectionState = connectionStateName(pc.connectionState());
+    out.iceState = iceConnectionStateName(pc.iceConnectionState());
+    if (pc.connectedMs() && !out.connectedMs)
+        out.connectedMs = pc.connectedMs();
+    if (pc.firstFrameMs() && !out.firstFrameMs)
+        out.firstFrameMs = pc.firstFrameMs();
     PeerConnection::Media media = pc.media();
-    if (media.videoFrames >= s.media.videoFrames || media.width)
-        s.media = media;
+    out.media.videoFrames = base.earlierFrames + media.videoFrames;
+    out.media.audioBuffers = base.earlierAudio + media.audioBuffers;
+    if (media.width) {
+        out.media.width = media.width;
+        out.media.height = media.height;
+    }
+    if (!media.videoCodec.empty())
+        out.media.videoCodec = media.videoCodec;
     if (!pc.stats().candidatePair.empty() || pc.stats().bitrateInKbps)
-        s.stats = pc.stats();
-    s.chat = pc.chatLog();
-    s.chatOpen = pc.chatOpen();
+        out.stats = pc.stats();
+    out.chat.resize(base.earlierChat);
+    out.chat.insert(out.chat.end(), pc.chatLog().begin(), pc.chatLog().end());
+    out.chatOpen = pc.chatOpen();
+    return out;
 }
 
 std::vector<PeerSummary> Call::peers() const
@@ -313,21 +334,9 @@ std::optional<PeerSummary> Call::peer(const std::string& id) const
     auto s = summaries_.find(id);
     if (s == summaries_.end())
         return std::nullopt;
-    PeerSummary out = s->second;
-    if (auto it = peers_.find(id); it != peers_.end()) {
-        const PeerConnection& pc = *it->second;
-        out.connectionState = connectionStateName(pc.connectionState());
-        out.iceState = iceConnectionStateName(pc.iceConnectionState());
-        if (pc.connectedMs())
-            out.connectedMs = pc.connectedMs();
-        if (pc.firstFrameMs())
-            out.firstFrameMs = pc.firstFrameMs();
-        out.media = pc.media();
-        out.stats = pc.stats();
-        out.chat = pc.chatLog();
-        out.chatOpen = pc.chatOpen();
-    }
-    return out;
+    if (auto it = peers_.find(id); it != peers_.end())
+        return merged(s->second, *it->second);
+    return s->second;
 }
 
 void Call::peerChanged(PeerConnection& pc)
@@ -341,10 +350,49 @@ void Call::peerFailed(PeerConnection& pc, const std::string& reason)
     std::string id = pc.peerId();
     GST_WARNING("connection to %s failed: %s", id.c_str(), reason.c_str());
     std::weak_ptr<bool> alive = alive_;
-    postToContext(context_.get(), [this, alive, id] {
-        if (alive.lock() && *alive.lock())
+    const PeerConnection* failed = &pc;
+    postToContext(context_.get(), [this, alive, id, failed] {
+        auto token = alive.lock();
+        if (!token || !*token)
+            return;
+        auto it = peers_.find(id);
+        if (it == peers_.end() || it->second.get() != failed)
+            return; // already replaced
+        // ICE cannot be restarted in webrtcbin 1.22 (WEBRTCBIN-1.22.md): a
+        // peer still in the room gets a fresh connection, a few times.
+        auto& attempts = restarts_[id];
+        gint64 now = g_get_monotonic_time();
+        if (attempts.second + 60 * G_USEC_PER_SEC < now)
+            attempts = { 0, now };
+        if (joined_ && roomPeers_.count(id) && attempts.first < kMaxRestarts) {
+            ++attempts.first;
+            GST_INFO("reconnecting to %s (attempt %d)", id.c_str(), attempts.first);
+            restartPeer(id);
+        } else {
             removePeer(id, "failed");
+        }
     });
+}
+
+void Call::restartPeers()
+{
+    std::vector<std::string> ids;
+    for (const auto& [id, pc] : peers_)
+        ids.push_back(id);
+    for (const auto& id : ids)
+        restartPeer(id);
+}
+
+void Call::restartPeer(const std::string& id)
+{
+    if (!joined_ || !roomPeers_.count(id))
+        return;
+    GST_INFO("restarting the connection to %s with a fresh offer", id.c_str());
+    removePeer(id, "restarted");
+    auto pc = addPeer(id, PeerConnection::Role::Offerer);
+    std::string error;
+    if (pc && !pc->startOffer(error))
+        peerFailed(*pc, error);
 }
 
 void Call::chatOpened(PeerConnection& pc)
@@ -356,7 +404,6 @@ void Call::chatOpened(PeerConnection& pc)
 
 void Call::chatReceived(PeerConnection& pc, const std::string& text)
 {
-    summaries_[pc.peerId()].chat = pc.chatLog();
     observer_.chatReceived(pc.peerId(), text);
 }
 
@@ -427,7 +474,7 @@ void Call::busMessage(GstMessage* message)
         GST_WARNING("error from %s: %s (%s)", path.get(), errorMessage(error), debug ? debug.get() : "");
         // An error inside one peer's branch ends that peer, not the call.
         for (auto& [id, pc] : peers_) {
-            std::string marker = "webrtc-" + id;
+            std::string marker = "webrtc-" + pc->elementSuffix();
             if (std::strstr(path.get(), marker.c_str())) {
                 peerFailed(*pc, errorMessage(error));
                 return;

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ struct PeerSummary {
     PeerStats stats;
     std::vector<std::string> chat; // received
     bool chatOpen = false;
+    // What replaced connections to this peer counted (a restart or a
+    // rejoin starts a new webrtcbin); the numbers above include it.
+    int64_t earlierFrames = 0, earlierAudio = 0;
+    size_t earlierChat = 0;
 };
 
 class CallObserver {
@@ -70,6 +75,13 @@ public:
     // peers it went to.
     int sendChat(const std::string& text, const std::string& to = {});
 
+    // Replaces the connection to every peer (or one) with a fresh
+    // webrtcbin and offer: what an ICE restart would do, which webrtcbin
+    // 1.22 cannot. Also how a failed connection to a peer still in the
+    // room is retried.
+    void restartPeers();
+    void restartPeer(const std::string& id);
+
     const CallOptions& options() const { return options_; }
     LocalMedia& media() { return *media_; }
     GstElement* pipeline() const { return GST_ELEMENT(pipeline_.get()); }
@@ -100,6 +112,7 @@ private:
     std::shared_ptr<PeerConnection> addPeer(const std::string& id, PeerConnection::Role role);
     void removePeer(const std::string& id, const std::string& reason);
     void snapshot(const PeerConnection& peer);
+    static PeerSummary merged(const PeerSummary& base, const PeerConnection& peer);
     void fatal(const std::string& code, const std::string& message);
     static gboolean onBusMessage(GstBus* bus, GstMessage* message, gpointer data);
     void busMessage(GstMessage* message);
@@ -113,6 +126,11 @@ private:
     std::shared_ptr<SignalingClient> signaling_;
     std::map<std::string, std::shared_ptr<PeerConnection>> peers_;
     std::map<std::string, PeerSummary> summaries_;
+    std::set<std::string> roomPeers_; // who the server says is in the room
+    // Reconnects after failures per peer: (count, window start); at most
+    // kMaxRestarts a minute.
+    static constexpr int kMaxRestarts = 3;
+    std::map<std::string, std::pair<int, gint64>> restarts_;
     std::vector<protocol::IceServer> iceServers_;
     std::string peerId_;
     bool joined_ = false;     // in the room now

@@ -387,7 +387,11 @@ GstPromise* PeerConnection::promise(Fn fn)
 
 bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, std::string& error)
 {
-    std::string name = "webrtc-" + peerId_;
+    // A replaced connection may still be in the bin for a moment: names
+    // carry a serial so that the old and new never collide.
+    static std::atomic<unsigned> serial { 0 };
+    elementSuffix_ = peerId_ + "-" + std::to_string(++serial);
+    std::string name = "webrtc-" + elementSuffix_;
     webrtc_ = GRef<GstElement>(gst_element_factory_make("webrtcbin", name.c_str()));
     if (!webrtc_) {
         error = "webrtcbin is missing (install gstreamer1.0-plugins-bad and gstreamer1.0-nice)";
@@ -451,7 +455,7 @@ bool PeerConnection::requestSendPad(SendBranch& branch, const char* kind, int ml
         if (std::strcmp(kind, "video") == 0)
             g_object_set(transceiver.get(), "do-nack", TRUE, nullptr);
     }
-    std::string cfName = std::string(kind) + "-rtp-caps-" + peerId_;
+    std::string cfName = std::string(kind) + "-rtp-caps-" + elementSuffix_;
     branch.capsfilter = GRef<GstElement>(gst_element_factory_make("capsfilter", cfName.c_str()));
     g_object_set(branch.capsfilter.get(), "caps", preferences, nullptr);
     gst_bin_add(pipeline_, branch.capsfilter.get());

@@ -57,6 +57,8 @@ public:
     ~PeerConnection();
 
     const std::string& peerId() const { return peerId_; }
+    // Our elements are named "webrtc-<this>", "video-rtp-caps-<this>"...
+    const std::string& elementSuffix() const { return elementSuffix_; }
     Role role() const { return role_; }
 
     // Offerer: send branches, the `chat` channel, then the offer.
@@ -142,6 +144,7 @@ private:
     GstBin* pipeline_; // borrowed from the Call, which outlives us
     LocalMedia& media_;
     std::string peerId_;
+    std::string elementSuffix_;
     Role role_;
     CallOptions options_;
     gint64 epochUs_; // the Call's join time (g_get_monotonic_time)

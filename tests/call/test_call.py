@@ -3,6 +3,7 @@
 
 Run one test: test_call.py NAME (meson registers each NAME as a test).
 """
+import signal
 import subprocess
 import sys
 import time
@@ -144,6 +145,43 @@ def test_full_room(cleanup):
     first.signal()
     code, s = first.wait()
     check(code == 0 and s["exit"] == "signal", f"first: {code} {s}")
+
+
+@test
+def test_glare(cleanup):
+    """Both sides restart at once: the offers cross; the lower id (alice) is
+    polite and answers, the other keeps its offer; media flows again."""
+    server = Server()
+    cleanup.append(server)
+    alice = Peer(server.url, "glare", "alice", "--duration", "10")
+    cleanup.append(alice)
+    time.sleep(0.3)
+    bob = Peer(server.url, "glare", "bob", "--duration", "9.5")
+    cleanup.append(bob)
+    deadline = time.monotonic() + 10
+    while "first video frame" not in alice.stderr() or "first video frame" not in bob.stderr():
+        check(time.monotonic() < deadline, "no media before the restart")
+        time.sleep(0.1)
+    time.sleep(0.5)
+    # Both at once, so that each has its own offer out when the other's comes.
+    alice.signal(signal.SIGUSR1)
+    bob.signal(signal.SIGUSR1)
+    for me, other in ((bob, "alice"), (alice, "bob")):
+        code, s = me.wait()
+        check(code == 0, f"{me.name} exited with {code}: {s}")
+        r = check_media(s, other, min_frames=150)
+        check(r["state"] == "connected", f"{me.name}: {r['state']} at the end")
+    a_log, b_log = alice.stderr(), bob.stderr()
+    check("offer collision with bob: we are polite" in a_log, "alice did not take the polite side")
+    # bob either saw alice's offer while its own was out and ignored it
+    # (impolite), or never saw it because alice dropped hers before it left.
+    check("replacing the connection to alice" not in b_log, "bob gave up its offer although alice is polite")
+    check("offer collision with alice: we are impolite" in b_log or b_log.count("tearing down") <= 2,
+          "bob's side of the collision is unexplained")
+    # After the collision each side has exactly one live connection again:
+    # frames decoded after the restart prove the new one carries media.
+    for log, other in ((a_log, "bob"), (b_log, "alice")):
+        check(log.count(f"peer {other}: first video frame") >= 2, f"no media on the new connection to {other}")
 
 
 @test
