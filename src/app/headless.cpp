@@ -2,6 +2,7 @@
 
 #include <glib-unix.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -252,7 +253,27 @@ private:
             number(out, "rtt_ms", p.stats.rttMs, 2);
             out += ',';
             string(out, "candidate_pair", p.stats.candidatePair, true);
-            out += "}}";
+            out += "}";
+            if (call_.options().measureLatency) {
+                // Capture-to-decode latency of stamped frames (--latency-probe).
+                auto l = p.media.latencyMs;
+                std::sort(l.begin(), l.end());
+                auto at = [&l](double q) -> std::optional<double> {
+                    if (l.empty())
+                        return std::nullopt;
+                    return l[std::min(l.size() - 1, size_t(q * double(l.size())))];
+                };
+                out += ",\"latency_ms\":{";
+                number(out, "p50", at(0.5));
+                out += ',';
+                number(out, "p99", at(0.99));
+                out += ',';
+                number(out, "max", l.empty() ? std::nullopt : std::optional<double>(l.back()));
+                out += ',';
+                integer(out, "samples", int64_t(l.size()));
+                out += "}";
+            }
+            out += "}";
         }
         out += "}}";
         std::printf("%s\n", out.c_str());

@@ -31,6 +31,7 @@ struct Args {
     char* sendChat = nullptr;
     double statsInterval = 5;
     char* stun = nullptr;
+    gboolean latencyProbe = FALSE;
 
     ~Args()
     {
@@ -75,6 +76,8 @@ int main(int argc, char** argv)
         { "expect-peers", 0, 0, G_OPTION_ARG_INT, &a.expectPeers, "With --exit-after-frames (default 1)", "K" },
         { "send-chat", 0, 0, G_OPTION_ARG_STRING, &a.sendChat, "Send TEXT once on each peer's chat channel", "TEXT" },
         { "stats-interval", 0, 0, G_OPTION_ARG_DOUBLE, &a.statsInterval, "Headless: seconds between stats lines on stderr (0: off)", "S" },
+        { "latency-probe", 0, 0, G_OPTION_ARG_NONE, &a.latencyProbe,
+            "Paint the capture time into sent frames and measure capture-to-decode latency of received ones", nullptr },
         { "stun", 0, 0, G_OPTION_ARG_STRING, &a.stun, "A STUN server (stun://HOST:PORT) besides the server's", "URL" },
         {},
     };
@@ -125,6 +128,8 @@ int main(int argc, char** argv)
     call.latencyMs = unsigned(a.latency);
     if (a.stun)
         call.stunServer = a.stun;
+    call.media.stampFrames = a.latencyProbe;
+    call.measureLatency = a.latencyProbe;
 
     app::HeadlessOptions headless;
     if (a.duration < 0 || a.exitAfterFrames < 0 || a.expectPeers < 1)

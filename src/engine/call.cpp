@@ -292,6 +292,7 @@ void Call::snapshot(const PeerConnection& pc)
     s.earlierFrames = s.media.videoFrames;
     s.earlierAudio = s.media.audioBuffers;
     s.earlierChat = s.chat.size();
+    s.earlierLatency = s.media.latencyMs.size();
 }
 
 PeerSummary Call::merged(const PeerSummary& base, const PeerConnection& pc)
@@ -313,6 +314,8 @@ PeerSummary Call::merged(const PeerSummary& base, const PeerConnection& pc)
     }
     if (!media.videoCodec.empty())
         out.media.videoCodec = media.videoCodec;
+    out.media.latencyMs.resize(base.earlierLatency);
+    out.media.latencyMs.insert(out.media.latencyMs.end(), media.latencyMs.begin(), media.latencyMs.end());
     if (!pc.stats().candidatePair.empty() || pc.stats().bitrateInKbps)
         out.stats = pc.stats();
     out.chat.resize(base.earlierChat);

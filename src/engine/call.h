@@ -37,6 +37,7 @@ struct PeerSummary {
     // rejoin starts a new webrtcbin); the numbers above include it.
     int64_t earlierFrames = 0, earlierAudio = 0;
     size_t earlierChat = 0;
+    size_t earlierLatency = 0;
 };
 
 class CallObserver {

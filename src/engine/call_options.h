@@ -27,6 +27,9 @@ struct MediaOptions {
     // Echo cancellation, noise suppression and gain control (webrtcdsp),
     // applied when a real microphone is used.
     bool audioProcessing = true;
+    // Paint the capture time into every sent frame (frame_stamp.h), for
+    // latency measurements.
+    bool stampFrames = false;
 };
 
 struct CallOptions {
@@ -42,6 +45,8 @@ struct CallOptions {
     std::string stunServer;
     // Audio and video sinks: real devices (GUI, interactive) or fakesinks.
     bool fakeSinks = false;
+    // Read frame stamps from decoded video and keep the latencies.
+    bool measureLatency = false;
 };
 
 } // namespace palaver::engine

@@ -1,5 +1,7 @@
 #include "local_media.h"
 
+#include "frame_stamp.h"
+
 #include <gst/video/video.h>
 
 #include <cstring>
@@ -200,7 +202,7 @@ bool LocalMedia::buildVideo(const MediaOptions& o, std::string& error)
     }
     videoRawTee_ = GRef<GstElement>(tee);
     GRef<GstPad> teeSink = adopt(gst_element_get_static_pad(tee, "sink"));
-    gst_pad_add_probe(teeSink.get(), GST_PAD_PROBE_TYPE_BUFFER, &LocalMedia::blankProbe, this, nullptr);
+    gst_pad_add_probe(teeSink.get(), GST_PAD_PROBE_TYPE_BUFFER, &LocalMedia::rawVideoProbe, this, nullptr);
     GST_INFO("video source: %s", videoDescription_.c_str());
     return true;
 }
@@ -352,12 +354,14 @@ void LocalMedia::setVideoBlanked(bool blanked)
     videoBlanked_ = blanked;
 }
 
-// Streaming thread. Camera off: frames become black before the encoder so
-// the stream (and its SSRC, and the negotiated direction) stays as it is.
-GstPadProbeReturn LocalMedia::blankProbe(GstPad* pad, GstPadProbeInfo* info, gpointer data)
+// Streaming thread, every raw frame before the encoders. Camera off: frames
+// become black, so the stream (its SSRC, the negotiated direction) stays as
+// it is. With stampFrames, the capture time is painted in.
+GstPadProbeReturn LocalMedia::rawVideoProbe(GstPad* pad, GstPadProbeInfo* info, gpointer data)
 {
     auto* self = static_cast<LocalMedia*>(data);
-    if (!self->videoBlanked_.load(std::memory_order_relaxed))
+    bool blank = self->videoBlanked_.load(std::memory_order_relaxed);
+    if (!blank && !self->options_.stampFrames)
         return GST_PAD_PROBE_OK;
     GstBuffer* buffer = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
     info->data = buffer;
@@ -368,13 +372,17 @@ GstPadProbeReturn LocalMedia::blankProbe(GstPad* pad, GstPadProbeInfo* info, gpo
     GstVideoFrame frame;
     if (!gst_video_frame_map(&frame, &vinfo, buffer, GST_MAP_WRITE))
         return GST_PAD_PROBE_OK;
-    // I420 black: Y = 16, U = V = 128 (BT.601 limited range).
-    for (guint plane = 0; plane < GST_VIDEO_FRAME_N_PLANES(&frame); ++plane) {
-        auto* pixels = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, plane));
-        int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, plane);
-        int rows = GST_VIDEO_FRAME_COMP_HEIGHT(&frame, plane);
-        std::memset(pixels, plane == 0 ? 16 : 128, size_t(stride) * rows);
+    if (blank) {
+        // I420 black: Y = 16, U = V = 128 (BT.601 limited range).
+        for (guint plane = 0; plane < GST_VIDEO_FRAME_N_PLANES(&frame); ++plane) {
+            auto* pixels = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, plane));
+            int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, plane);
+            int rows = GST_VIDEO_FRAME_COMP_HEIGHT(&frame, plane);
+            std::memset(pixels, plane == 0 ? 16 : 128, size_t(stride) * rows);
+        }
     }
+    if (self->options_.stampFrames)
+        paintStamp(&frame, stampNowMs());
     gst_video_frame_unmap(&frame);
     return GST_PAD_PROBE_OK;
 }

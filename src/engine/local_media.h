@@ -60,7 +60,7 @@ private:
     GstElement* ensureEncoder(VideoCodec codec, std::string& error);
     bool buildVideo(const MediaOptions& options, std::string& error);
     bool buildAudio(const MediaOptions& options, std::string& error);
-    static GstPadProbeReturn blankProbe(GstPad* pad, GstPadProbeInfo* info, gpointer data);
+    static GstPadProbeReturn rawVideoProbe(GstPad* pad, GstPadProbeInfo* info, gpointer data);
 
     GstBin* pipeline_; // borrowed: the Call owns the pipeline and us
     MediaOptions options_;

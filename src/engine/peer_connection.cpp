@@ -1,5 +1,6 @@
 #include "peer_connection.h"
 
+#include "frame_stamp.h"
 #include "main_thread.h"
 
 #include <gst/sdp/sdp.h>
@@ -982,9 +983,12 @@ GstPadProbeReturn PeerConnection::countVideo(GstPad*, GstPadProbeInfo* info, gpo
             std::lock_guard lock(self->decodeMutex_);
             gst_structure_get_int(s, "width", &self->width_);
             gst_structure_get_int(s, "height", &self->height_);
+            self->haveDecodedInfo_ = gst_video_info_from_caps(&self->decodedInfo_, caps);
         }
         return GST_PAD_PROBE_OK;
     }
+    if (self->options_.measureLatency)
+        self->readStampOf(GST_PAD_PROBE_INFO_BUFFER(info));
     if (self->videoFrames_.fetch_add(1) == 0 && !self->firstFramePosted_.exchange(true)) {
         double ms = self->sinceEpochMs();
         self->post([ms](PeerConnection& pc) {
@@ -994,6 +998,31 @@ GstPadProbeReturn PeerConnection::countVideo(GstPad*, GstPadProbeInfo* info, gpo
         });
     }
     return GST_PAD_PROBE_OK;
+}
+
+// Streaming thread.
+void PeerConnection::readStampOf(GstBuffer* buffer)
+{
+    GstVideoInfo info;
+    {
+        std::lock_guard lock(decodeMutex_);
+        if (!haveDecodedInfo_)
+            return;
+        info = decodedInfo_;
+    }
+    GstVideoFrame frame;
+    if (!gst_video_frame_map(&frame, &info, buffer, GST_MAP_READ))
+        return;
+    auto stamp = readStamp(&frame);
+    gst_video_frame_unmap(&frame);
+    if (!stamp)
+        return;
+    uint32_t latency = (stampNowMs() - *stamp) & kStampMask;
+    // Anything over 10 s is a misread, not a latency.
+    if (latency > 10000)
+        return;
+    std::lock_guard lock(decodeMutex_);
+    latencyMs_.push_back(double(latency));
 }
 
 GstPadProbeReturn PeerConnection::countAudio(GstPad*, GstPadProbeInfo*, gpointer data)
@@ -1011,6 +1040,7 @@ PeerConnection::Media PeerConnection::media() const
     m.width = width_;
     m.height = height_;
     m.videoCodec = videoCodecIn_;
+    m.latencyMs = latencyMs_;
     return m;
 }
 

@@ -15,6 +15,8 @@
 #include "peer_stats.h"
 #include "signal_connection.h"
 
+#include <gst/video/video.h>
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -49,6 +51,8 @@ public:
         int64_t audioBuffers = 0;
         int width = 0, height = 0;
         std::string videoCodec; // what we receive: "VP8", "H264"
+        // Capture-to-decode latencies of stamped frames (measureLatency).
+        std::vector<double> latencyMs;
     };
 
     static std::shared_ptr<PeerConnection> create(Delegate& delegate, GstBin* pipeline, LocalMedia& media,
@@ -138,6 +142,7 @@ private:
     void onChannelMessage(GObject* channel, gchar* text);
     bool buildDecoder(GstPad* pad, std::string& error);
     static GstPadProbeReturn countVideo(GstPad* pad, GstPadProbeInfo* info, gpointer data);
+    void readStampOf(GstBuffer* buffer);
     static GstPadProbeReturn countAudio(GstPad* pad, GstPadProbeInfo* info, gpointer data);
 
     Delegate& delegate_;
@@ -182,6 +187,9 @@ private:
     GRef<GstElement> videoSink_;
     GRef<GstElement> audioSink_;
     int width_ = 0, height_ = 0;
+    GstVideoInfo decodedInfo_ {};
+    bool haveDecodedInfo_ = false;
+    std::vector<double> latencyMs_;
     std::string videoCodecIn_;
     std::atomic<int64_t> videoFrames_ { 0 }, audioBuffers_ { 0 };
     std::atomic<bool> firstFramePosted_ { false };
