@@ -31,12 +31,14 @@ struct Args {
     char* sendChat = nullptr;
     double statsInterval = 5;
     char* stun = nullptr;
+    char** iceAddresses = nullptr;
     gboolean latencyProbe = FALSE;
 
     ~Args()
     {
         for (char* s : { server, room, peer, token, videoSource, audioSource, videoCodec, sendChat, stun })
             g_free(s);
+        g_strfreev(iceAddresses);
     }
 };
 
@@ -78,6 +80,8 @@ int main(int argc, char** argv)
         { "stats-interval", 0, 0, G_OPTION_ARG_DOUBLE, &a.statsInterval, "Headless: seconds between stats lines on stderr (0: off)", "S" },
         { "latency-probe", 0, 0, G_OPTION_ARG_NONE, &a.latencyProbe,
             "Paint the capture time into sent frames and measure capture-to-decode latency of received ones", nullptr },
+        { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.iceAddresses,
+            "Use only this local address for ICE (repeatable; default: every interface)", "ADDR" },
         { "stun", 0, 0, G_OPTION_ARG_STRING, &a.stun, "A STUN server (stun://HOST:PORT) besides the server's", "URL" },
         {},
     };
@@ -128,6 +132,12 @@ int main(int argc, char** argv)
     call.latencyMs = unsigned(a.latency);
     if (a.stun)
         call.stunServer = a.stun;
+    for (char** address = a.iceAddresses; address && *address; ++address) {
+        GRef<GInetAddress> parsed = adopt(g_inet_address_new_from_string(*address));
+        if (!parsed)
+            return usageError(std::string("--ice-address takes an IP address, not '") + *address + "'");
+        call.iceAddresses.emplace_back(*address);
+    }
     call.media.stampFrames = a.latencyProbe;
     call.measureLatency = a.latencyProbe;
 

@@ -140,6 +140,7 @@ private:
     bool fatal_ = false;
     gint64 epochUs_ = 0; // when the first join was sent
     std::optional<double> joinedMs_;
+    GThread* warmUp_ = nullptr; // joined in the destructor
     guint busWatch_ = 0;
     guint statsTimer_ = 0;
     // Closures posted to the main context check this before touching us.

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace palaver::engine {
 
@@ -41,6 +42,10 @@ struct CallOptions {
     // webrtcbin's jitterbuffer latency; its 200 ms default is for streaming,
     // not conversation (WEBRTCBIN-1.22.md, "ICE, mDNS and TURN").
     unsigned latencyMs = 50;
+    // Only these local addresses for ICE (libnice's add-local-ip-address);
+    // empty: every interface. Tests keep all media on 127.0.0.1 with it,
+    // which libnice otherwise skips.
+    std::vector<std::string> iceAddresses;
     // Extra STUN/TURN servers besides those the server sends in `joined`.
     std::string stunServer;
     // Audio and video sinks: real devices (GUI, interactive) or fakesinks.

@@ -415,6 +415,19 @@ bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, s
             }
         }
     }
+    if (!options_.iceAddresses.empty()) {
+        GRef<GObject> agent;
+        g_object_get(webrtc_.get(), "ice-agent", agent.outPtr(), nullptr);
+        for (const auto& address : options_.iceAddresses) {
+            gboolean ok = FALSE;
+            if (agent)
+                g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &ok);
+            if (!ok) {
+                error = "ICE cannot use the local address " + address;
+                return false;
+            }
+        }
+    }
     if (!options_.stunServer.empty() && !haveStun)
         g_object_set(webrtc_.get(), "stun-server", options_.stunServer.c_str(), nullptr);
 

@@ -82,7 +82,8 @@ class Peer:
             cmd += ["--video-source", video]
         if audio is not None:
             cmd += ["--audio-source", audio]
-        cmd += SIZE + ["--stats-interval", "1", *args]
+        # Media stays on loopback (libnice skips it unless told).
+        cmd += SIZE + ["--stats-interval", "1", "--ice-address", "127.0.0.1", *args]
         env = dict(os.environ)
         env.setdefault("GST_DEBUG", "palaver-*:4")
         env["GST_DEBUG_NO_COLOR"] = "1"
