@@ -1,6 +1,7 @@
 # Palaver: developer entry points over Meson.
 #
-#   make demo     build and start palaver-server on 127.0.0.1:$(PORT)
+#   make demo     build, start palaver-server on 127.0.0.1:$(PORT) and a call
+#                 in room `demo`
 #   make check    install missing packages, build, run every test suite,
 #                 then the server suite again under ASan + UBSan
 #
@@ -86,16 +87,10 @@ check: deps
 
 SERVER_EXE := $(BUILDDIR)/signaling-server/palaver-server
 
+# A local server and a call in room `demo` (data/demo.sh): two peers, with
+# real audio and video output when there is a display.
 demo: build
-	@echo
-	@echo "Palaver demo"
-	@echo "  The call client (GTK app and headless mode) is not built yet; only the"
-	@echo "  signaling server runs. Connect a WebSocket peer to:"
-	@echo "      ws://$(HOST):$(PORT)/ws"
-	@echo "  (protocol: docs/protocol.md; health: http://$(HOST):$(PORT)/healthz)."
-	@echo "  Press Ctrl+C to stop the server."
-	@echo
-	@exec $(SERVER_EXE) --host $(HOST) --port $(PORT)
+	@exec data/demo.sh $(BUILDDIR) $(HOST) $(PORT)
 
 bench: deps-bench build
 	@if [ -x bench/run ]; then \

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# `make demo`: a local palaver-server and a call in room `demo` between two
+# palaver peers: "you" (camera and microphone where present, test pattern
+# and tone otherwise) and "test" (test pattern and tone).
+#
+# With a display, "you" shows the other side's video in a window and plays
+# its sound; without one the call runs headless and prints live stats.
+# Ctrl+C ends everything.
+#
+# Usage: data/demo.sh BUILDDIR HOST PORT
+set -u
+build=${1:-build}
+host=${2:-127.0.0.1}
+port=${3:-8080}
+server="$build/signaling-server/palaver-server"
+palaver="$build/src/app/palaver"
+url="ws://$host:$port/ws"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  echo
+  echo "demo: stopped."
+  exit 0
+}
+trap cleanup INT TERM EXIT
+
+log=$(mktemp -t palaver-demo-server.XXXXXX)
+"$server" --host "$host" --port "$port" >"$log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do
+  if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then break; fi
+  if ! kill -0 "${pids[0]}" 2>/dev/null; then
+    cat "$log" >&2
+    echo "demo: palaver-server did not start (is port $port in use? try: make demo PORT=8090)" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+sinks=()
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "demo: you will see and hear the test peer (a window opens)."
+  sinks=(--real-sinks)
+else
+  echo "demo: no display found: the call runs headless; stats follow every 3 s."
+fi
+echo "demo: room 'demo' on $url. Others can join with:"
+echo "        $palaver --headless --server $url --room demo"
+echo "demo: press Ctrl+C to stop."
+echo
+
+# "you" reports on stderr (joins, states, chat, stats); the summary line
+# that --headless prints on stdout at the end is not needed here.
+"$palaver" --headless --server "$url" --room demo --peer you "${sinks[@]}" \
+  --stats-interval 3 --send-chat "hello from you" >/dev/null &
+pids+=($!)
+sleep 0.5
+"$palaver" --headless --server "$url" --room demo --peer test \
+  --video-source "videotestsrc is-live=true pattern=smpte" \
+  --audio-source "audiotestsrc is-live=true wave=ticks" \
+  --stats-interval 0 --send-chat "hello from test" >/dev/null 2>&1 &
+pids+=($!)
+
+# Ends when any of them ends (or on Ctrl+C).
+while :; do
+  for pid in "${pids[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "demo: a process ended (server log: $log)"
+      exit 1
+    fi
+  done
+  sleep 0.5
+done
