@@ -82,7 +82,7 @@ private:
     static gboolean onDuration(gpointer data)
     {
         static_cast<HeadlessRun*>(data)->finish("duration", "", kExitOk);
-        return G_SOURCE_REMOVE;
+        return G_SOURCE_CONTINUE; // removed by run(), after the loop
     }
     static gboolean onStats(gpointer data)
     {

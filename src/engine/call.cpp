@@ -37,10 +37,9 @@ Call::~Call()
     *alive_ = false;
     if (warmUp_)
         g_thread_join(warmUp_);
-    if (statsTimer_)
-        g_source_remove(statsTimer_);
-    if (busWatch_)
-        g_source_remove(busWatch_);
+    for (GSource* source : { statsTimer_.get(), busWatch_.get(), rejoinTimer_.get() })
+        if (source)
+            g_source_destroy(source);
     if (signaling_)
         signaling_->stop();
     peers_.clear();
@@ -59,18 +58,25 @@ bool Call::start(std::string& error)
                 gst_object_unref(gst_object_ref_sink(e));
         return nullptr;
     }, nullptr);
-    if (!media_->build(options_.media, error))
+    if (!options_.fakeSinks && !buildAudioOutput(error))
+        return false;
+    MediaOptions media = options_.media;
+    // Echo cancellation only where there is an echo: real speakers.
+    if (options_.fakeSinks)
+        media.echoProbe.clear();
+    if (!media_->build(media, error))
         return false;
     GRef<GstBus> bus = adopt(gst_pipeline_get_bus(pipeline_.get()));
-    GSource* source = gst_bus_create_watch(bus.get());
-    g_source_set_callback(source, G_SOURCE_FUNC(&Call::onBusMessage), this, nullptr);
-    busWatch_ = g_source_attach(source, context_.get());
-    g_source_unref(source);
+    busWatch_ = adopt(gst_bus_create_watch(bus.get()));
+    g_source_set_callback(busWatch_.get(), G_SOURCE_FUNC(&Call::onBusMessage), this, nullptr);
+    g_source_attach(busWatch_.get(), context_.get());
     if (gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         error = "the local media pipeline did not start (is the camera or microphone in use?)";
         return false;
     }
-    statsTimer_ = g_timeout_add_seconds(1, &Call::onStatsTimer, this);
+    statsTimer_ = adopt(g_timeout_source_new_seconds(1));
+    g_source_set_callback(statsTimer_.get(), &Call::onStatsTimer, this, nullptr);
+    g_source_attach(statsTimer_.get(), context_.get());
 
     SignalingClient::Callbacks callbacks;
     callbacks.connected = [this] { onConnected(); };
@@ -156,13 +162,14 @@ void Call::onMessage(const protocol::ServerMessage& message)
             } else if constexpr (std::is_same_v<T, protocol::RelayedOffer>) {
                 onOffer(m);
             } else if constexpr (std::is_same_v<T, protocol::RelayedAnswer>) {
+                // A strong reference: handling may replace it in peers_.
                 if (auto it = peers_.find(m.from); it != peers_.end())
-                    it->second->handleAnswer(m.sdp);
+                    std::shared_ptr<PeerConnection>(it->second)->handleAnswer(m.sdp);
                 else
                     GST_WARNING("answer from %s, to whom we made no offer", m.from.c_str());
             } else if constexpr (std::is_same_v<T, protocol::RelayedCandidate>) {
                 if (auto it = peers_.find(m.from); it != peers_.end())
-                    it->second->handleCandidate(m);
+                    std::shared_ptr<PeerConnection>(it->second)->handleCandidate(m);
                 else
                     GST_DEBUG("candidate from %s, with whom we have no connection", m.from.c_str());
             } else if constexpr (std::is_same_v<T, protocol::Error>) {
@@ -231,7 +238,7 @@ void Call::onOffer(const protocol::RelayedOffer& offer)
         observer_.peerAdded(offer.from);
     }
     if (auto pc = addPeer(offer.from, PeerConnection::Role::Answerer))
-        pc->handleOffer(offer.sdp);
+        pc->handleOffer(offer.sdp); // pc holds it while it runs
 }
 
 void Call::onError(const protocol::Error& error)
@@ -240,6 +247,15 @@ void Call::onError(const protocol::Error& error)
     GST_WARNING("server error %s: %s%s%s", code.c_str(), error.message.c_str(), error.ref ? " (ref " : "",
         error.ref ? (error.ref->c_str() + std::string(")")).c_str() : "");
     bool joining = error.ref && *error.ref == "join";
+    if (joining && !joined_ && everJoined_
+        && (error.code == protocol::ErrorCode::PeerIdTaken || error.code == protocol::ErrorCode::RoomFull)) {
+        // Rejoining after a lost connection: the server may still hold our
+        // old one until its keepalive drops it (up to ~2 intervals). Media
+        // is still flowing, so keep asking rather than end the call.
+        GST_INFO("rejoin refused (%s); trying again in 2 s", code.c_str());
+        scheduleRejoin();
+        return;
+    }
     if (joining && !joined_) {
         std::string text;
         switch (error.code) {
@@ -252,6 +268,24 @@ void Call::onError(const protocol::Error& error)
     } else if (error.code == protocol::ErrorCode::Unauthorized) {
         fatal(code, "The server refused us: " + error.message);
     }
+}
+
+void Call::scheduleRejoin()
+{
+    if (rejoinTimer_)
+        return;
+    rejoinTimer_ = adopt(g_timeout_source_new(2000));
+    g_source_set_callback(
+        rejoinTimer_.get(),
+        [](gpointer data) -> gboolean {
+            auto* self = static_cast<Call*>(data);
+            self->rejoinTimer_ = nullptr;
+            if (!self->joined_ && !self->hungUp_ && self->signaling_ && self->signaling_->isOpen())
+                self->onConnected();
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(rejoinTimer_.get(), context_.get());
 }
 
 void Call::sendSignal(const std::string& peer, protocol::ClientMessage message)
@@ -365,13 +399,13 @@ void Call::peerFailed(PeerConnection& pc, const std::string& reason)
     std::string id = pc.peerId();
     GST_WARNING("connection to %s failed: %s", id.c_str(), reason.c_str());
     std::weak_ptr<bool> alive = alive_;
-    const PeerConnection* failed = &pc;
+    std::weak_ptr<PeerConnection> failed = pc.weak_from_this();
     postToContext(context_.get(), [this, alive, id, failed] {
         auto token = alive.lock();
         if (!token || !*token)
             return;
         auto it = peers_.find(id);
-        if (it == peers_.end() || it->second.get() != failed)
+        if (it == peers_.end() || it->second != failed.lock())
             return; // already replaced
         // ICE cannot be restarted in webrtcbin 1.22 (WEBRTCBIN-1.22.md): a
         // peer still in the room gets a fresh connection, a few times.
@@ -446,19 +480,62 @@ GstElement* Call::makeVideoSink(const std::string& peer)
         g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
         return sink;
     }
+    // Without a display autovideosink may pick DirectFB or KMS sinks, which
+    // crash or take over the console: show nothing instead.
+    if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
+        GST_WARNING("no display: video from %s is decoded but not shown", peer.c_str());
+        GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+        g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+        return sink;
+    }
     GstElement* sink = gst_element_factory_make("autovideosink", nullptr);
     return sink ? sink : gst_element_factory_make("fakesink", nullptr);
 }
 
-GstElement* Call::makeAudioSink(const std::string& peer)
+bool Call::buildAudioOutput(std::string& error)
 {
-    if (!options_.fakeSinks) {
-        if (GstElement* sink = gst_element_factory_make("autoaudiosink", nullptr))
-            return sink;
+    GstElement* mixer = gst_element_factory_make("audiomixer", "remote-audio-mix");
+    GstElement* convert = gst_element_factory_make("audioconvert", nullptr);
+    GstElement* resample = gst_element_factory_make("audioresample", nullptr);
+    GstElement* probe = gst_element_factory_make("webrtcechoprobe", kEchoProbeName);
+    GstElement* sink = gst_element_factory_make("autoaudiosink", "audio-out");
+    if (!mixer || !convert || !resample || !sink) {
+        error = "audiomixer, audioconvert, audioresample or autoaudiosink is missing";
+        return false;
     }
+    gst_bin_add_many(GST_BIN(pipeline_.get()), mixer, convert, resample, sink, nullptr);
+    bool linked = probe ? (gst_bin_add(GST_BIN(pipeline_.get()), probe), gst_element_link_many(mixer, convert, resample, probe, sink, nullptr))
+                        : gst_element_link_many(mixer, convert, resample, sink, nullptr);
+    if (!linked) {
+        error = "cannot build the audio output";
+        return false;
+    }
+    audioMixer_ = GRef<GstElement>(mixer);
+    return true;
+}
+
+GRef<GstPad> Call::audioOutput(const std::string& peer)
+{
+    if (audioMixer_)
+        return adopt(gst_element_request_pad_simple(audioMixer_.get(), "sink_%u"));
     GstElement* sink = gst_element_factory_make("fakesink", nullptr);
     g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
-    return sink;
+    gst_bin_add(GST_BIN(pipeline_.get()), sink);
+    gst_element_sync_state_with_parent(sink);
+    return adopt(gst_element_get_static_pad(sink, "sink"));
+}
+
+void Call::releaseAudioOutput(GstPad* pad)
+{
+    GRef<GstElement> parent = adopt(gst_pad_get_parent_element(pad));
+    if (!parent)
+        return;
+    if (parent == audioMixer_) {
+        gst_element_release_request_pad(parent.get(), pad);
+        return;
+    }
+    gst_element_set_state(parent.get(), GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(pipeline_.get()), parent.get());
 }
 
 // ---- pipeline ---------------------------------------------------------------------
@@ -489,8 +566,7 @@ void Call::busMessage(GstMessage* message)
         GST_WARNING("error from %s: %s (%s)", path.get(), errorMessage(error), debug ? debug.get() : "");
         // An error inside one peer's branch ends that peer, not the call.
         for (auto& [id, pc] : peers_) {
-            std::string marker = "webrtc-" + pc->elementSuffix();
-            if (std::strstr(path.get(), marker.c_str())) {
+            if (pc->owns(GST_MESSAGE_SRC(message))) {
                 peerFailed(*pc, errorMessage(error));
                 return;
             }

@@ -102,7 +102,9 @@ private:
     void chatOpened(PeerConnection& peer) override;
     void chatReceived(PeerConnection& peer, const std::string& text) override;
     GstElement* makeVideoSink(const std::string& peer) override;
-    GstElement* makeAudioSink(const std::string& peer) override;
+    GRef<GstPad> audioOutput(const std::string& peer) override;
+    void releaseAudioOutput(GstPad* pad) override;
+    bool buildAudioOutput(std::string& error);
 
     void onConnected();
     void onMessage(const protocol::ServerMessage& message);
@@ -110,6 +112,7 @@ private:
     void onJoined(const protocol::Joined& joined);
     void onOffer(const protocol::RelayedOffer& offer);
     void onError(const protocol::Error& error);
+    void scheduleRejoin();
     std::shared_ptr<PeerConnection> addPeer(const std::string& id, PeerConnection::Role role);
     void removePeer(const std::string& id, const std::string& reason);
     void snapshot(const PeerConnection& peer);
@@ -124,6 +127,10 @@ private:
     GRef<GMainContext> context_;
     GRef<GstPipeline> pipeline_;
     std::unique_ptr<LocalMedia> media_;
+    // Real output: every peer's audio mixed into one device, through the echo
+    // canceller's probe (webrtcdsp needs the far end it cancels). Made at
+    // start, before the microphone's webrtcdsp looks for the probe.
+    GRef<GstElement> audioMixer_;
     std::shared_ptr<SignalingClient> signaling_;
     std::map<std::string, std::shared_ptr<PeerConnection>> peers_;
     std::map<std::string, PeerSummary> summaries_;
@@ -141,8 +148,10 @@ private:
     gint64 epochUs_ = 0; // when the first join was sent
     std::optional<double> joinedMs_;
     GThread* warmUp_ = nullptr; // joined in the destructor
-    guint busWatch_ = 0;
-    guint statsTimer_ = 0;
+    // Attached to context_ (not the global default), destroyed in ~Call.
+    GRef<GSource> busWatch_;
+    GRef<GSource> statsTimer_;
+    GRef<GSource> rejoinTimer_;
     // Closures posted to the main context check this before touching us.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

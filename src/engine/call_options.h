@@ -8,6 +8,8 @@
 
 namespace palaver::engine {
 
+inline constexpr const char* kEchoProbeName = "palaver-echo-probe";
+
 enum class VideoCodec { VP8, H264 };
 
 const char* videoCodecName(VideoCodec codec); // "VP8", "H264"
@@ -28,6 +30,9 @@ struct MediaOptions {
     // Echo cancellation, noise suppression and gain control (webrtcdsp),
     // applied when a real microphone is used.
     bool audioProcessing = true;
+    // The webrtcechoprobe on the output path that echo cancellation reads;
+    // empty: no echo cancellation (noise suppression and gain control stay).
+    std::string echoProbe = "palaver-echo-probe";
     // Paint the capture time into every sent frame (frame_stamp.h), for
     // latency measurements.
     bool stampFrames = false;

@@ -245,10 +245,13 @@ bool LocalMedia::buildAudio(const MediaOptions& o, std::string& error)
 
     GstElement* dsp = nullptr;
     if (o.audioProcessing && isRealMicrophone(description) && haveElement("webrtcdsp")) {
-        // Echo cancellation needs the far end: the output path carries a
-        // webrtcechoprobe (see Call's audio output), found by its default name.
+        // Echo cancellation needs the far end: the Call's audio output
+        // carries a webrtcechoprobe named o.echoProbe.
         dsp = make("webrtcdsp", "mic-dsp");
-        g_object_set(dsp, "echo-cancel", TRUE, "noise-suppression", TRUE, "gain-control", TRUE, nullptr);
+        bool echo = !o.echoProbe.empty() && haveElement("webrtcechoprobe");
+        g_object_set(dsp, "echo-cancel", echo, "noise-suppression", TRUE, "gain-control", TRUE, nullptr);
+        if (echo)
+            g_object_set(dsp, "probe", o.echoProbe.c_str(), nullptr);
         gst_bin_add(pipeline_, dsp);
         GST_INFO("audio processing on (webrtcdsp)");
     }

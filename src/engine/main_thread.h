@@ -14,16 +14,23 @@
 
 namespace palaver::engine {
 
+// Always deferred to a later iteration of `context`, also when called on
+// the thread that runs it (g_main_context_invoke would run fn at once,
+// inside its caller: a peer could then be freed under its own method).
 inline void postToContext(GMainContext* context, std::function<void()> fn)
 {
     auto* boxed = new std::function<void()>(std::move(fn));
-    g_main_context_invoke_full(
-        context, G_PRIORITY_DEFAULT,
+    GSource* source = g_idle_source_new();
+    g_source_set_priority(source, G_PRIORITY_DEFAULT);
+    g_source_set_callback(
+        source,
         [](gpointer data) -> gboolean {
             (*static_cast<std::function<void()>*>(data))();
             return G_SOURCE_REMOVE;
         },
         boxed, [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
+    g_source_attach(source, context);
+    g_source_unref(source);
 }
 
 // Runs fn(owner) on `context` if `owner` still exists then.

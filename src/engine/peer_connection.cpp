@@ -322,6 +322,8 @@ PeerConnection::PeerConnection(Delegate& delegate, GstBin* pipeline, LocalMedia&
 PeerConnection::~PeerConnection()
 {
     GST_INFO("peer %s: tearing down", peerId_.c_str());
+    if (answerTimeout_)
+        g_source_destroy(answerTimeout_.get());
     // The shared encoders must stop pushing into our branches first.
     for (SendBranch* branch : { &audio_, &video_ })
         if (branch->teePad)
@@ -337,9 +339,16 @@ PeerConnection::~PeerConnection()
         channel_ = nullptr;
     }
     std::vector<GRef<GstElement>> elements;
+    GRef<GstPad> audioOutput;
     {
         std::lock_guard lock(decodeMutex_);
         elements.swap(decodeElements_);
+        audioOutput = std::move(audioOutput_);
+    }
+    if (audioOutput) {
+        if (GRef<GstPad> peer = adopt(gst_pad_get_peer(audioOutput.get())))
+            gst_pad_unlink(peer.get(), audioOutput.get());
+        delegate_.releaseAudioOutput(audioOutput.get());
     }
     for (SendBranch* branch : { &audio_, &video_ }) {
         for (GstElement* e : { branch->queue.get(), branch->payloader.get(), branch->capsfilter.get() })
@@ -369,7 +378,7 @@ void PeerConnection::post(Fn fn)
 // A GstPromise whose reply is handled by fn(PeerConnection&, GRef<GstPromise>)
 // on the main context (webrtcbin replies on its own thread).
 template<typename Fn>
-GstPromise* PeerConnection::promise(Fn fn)
+GRef<GstPromise> PeerConnection::promise(Fn fn)
 {
     struct Box {
         std::weak_ptr<PeerConnection> self;
@@ -377,13 +386,14 @@ GstPromise* PeerConnection::promise(Fn fn)
         Fn fn;
     };
     auto* box = new Box { weak_from_this(), context_, std::move(fn) };
-    return gst_promise_new_with_change_func(
+    // Ours to drop after handing it to webrtcbin, which takes its own.
+    return adopt(gst_promise_new_with_change_func(
         [](GstPromise* p, gpointer data) {
             auto* b = static_cast<Box*>(data);
             GRef<GstPromise> ref(p);
             postTo(b->context.get(), b->self, [fn = b->fn, ref](PeerConnection& pc) mutable { fn(pc, ref); });
         },
-        box, [](gpointer data) { delete static_cast<Box*>(data); });
+        box, [](gpointer data) { delete static_cast<Box*>(data); }));
 }
 
 bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, std::string& error)
@@ -393,7 +403,7 @@ bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, s
     static std::atomic<unsigned> serial { 0 };
     elementSuffix_ = peerId_ + "-" + std::to_string(++serial);
     std::string name = "webrtc-" + elementSuffix_;
-    webrtc_ = GRef<GstElement>(gst_element_factory_make("webrtcbin", name.c_str()));
+    webrtc_ = adopt(gst_element_factory_make("webrtcbin", name.c_str()));
     if (!webrtc_) {
         error = "webrtcbin is missing (install gstreamer1.0-plugins-bad and gstreamer1.0-nice)";
         return false;
@@ -439,6 +449,9 @@ bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, s
     webrtcSignals_.push_back(connectSignal(webrtc_.get(), "on-data-channel", this, &PeerConnection::onDataChannel));
     webrtcSignals_.push_back(connectSignal(webrtc_.get(), "on-negotiation-needed", this, &PeerConnection::onNegotiationNeeded));
 
+    // The front end's sink is made here, on the main context (a GTK sink
+    // must be), and put in the pipeline when the peer's video arrives.
+    pendingVideoSink_ = adopt(delegate_.makeVideoSink(peerId_));
     gst_bin_add(pipeline_, webrtc_.get());
     if (!gst_element_sync_state_with_parent(webrtc_.get())) {
         error = "webrtcbin did not start";
@@ -470,7 +483,7 @@ bool PeerConnection::requestSendPad(SendBranch& branch, const char* kind, int ml
             g_object_set(transceiver.get(), "do-nack", TRUE, nullptr);
     }
     std::string cfName = std::string(kind) + "-rtp-caps-" + elementSuffix_;
-    branch.capsfilter = GRef<GstElement>(gst_element_factory_make("capsfilter", cfName.c_str()));
+    branch.capsfilter = adopt(gst_element_factory_make("capsfilter", cfName.c_str()));
     g_object_set(branch.capsfilter.get(), "caps", preferences, nullptr);
     gst_bin_add(pipeline_, branch.capsfilter.get());
     GRef<GstPad> src = adopt(gst_element_get_static_pad(branch.capsfilter.get(), "src"));
@@ -488,13 +501,13 @@ bool PeerConnection::attach(SendBranch& branch, GRef<GstPad> teePad, GstElement*
         error = "no local stream to send";
         return false;
     }
-    branch.queue = GRef<GstElement>(gst_element_factory_make("queue", nullptr));
+    branch.queue = adopt(gst_element_factory_make("queue", nullptr));
     // One slow peer must not hold back the shared encoder for the others:
     // its queue drops instead.
     g_object_set(branch.queue.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
         nullptr);
     gst_util_set_object_arg(G_OBJECT(branch.queue.get()), "leaky", "downstream");
-    branch.payloader = GRef<GstElement>(payloader);
+    branch.payloader = adopt(payloader);
     g_object_set(branch.capsfilter.get(), "caps", caps, nullptr);
     gst_bin_add_many(pipeline_, branch.queue.get(), payloader, nullptr);
     if (!gst_element_link_many(branch.queue.get(), payloader, branch.capsfilter.get(), nullptr)) {
@@ -580,8 +593,10 @@ bool PeerConnection::startOffer(std::string& error)
         if (!requestSendPad(audio_, "audio", audioMline_, audioPrefs.get(), error) || !attachAudio(kOpusPayload, error))
             return false;
     } else {
+        GstWebRTCRTPTransceiver* trans = nullptr;
         g_signal_emit_by_name(webrtc_.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-            audioPrefs.get(), nullptr);
+            audioPrefs.get(), &trans);
+        GRef<GstWebRTCRTPTransceiver> owned = adopt(trans);
     }
     if (media_.hasVideo()) {
         // The encoder is attached once the answer says which codec.
@@ -617,8 +632,47 @@ void PeerConnection::createChannel()
 void PeerConnection::createOffer()
 {
     awaitingAnswer_ = true;
+    // An offer that is never answered (a peer stuck in glare, a peer that
+    // failed to apply it) would block this pair for good: give up after 10 s,
+    // and the Call tries a fresh connection.
+    answerTimeout_ = adopt(g_timeout_source_new_seconds(10));
+    auto* weak = new std::weak_ptr<PeerConnection>(weak_from_this());
+    g_source_set_callback(
+        answerTimeout_.get(),
+        [](gpointer data) -> gboolean {
+            if (auto self = static_cast<std::weak_ptr<PeerConnection>*>(data)->lock())
+                self->onAnswerTimeout();
+            return G_SOURCE_REMOVE;
+        },
+        weak, [](gpointer data) { delete static_cast<std::weak_ptr<PeerConnection>*>(data); });
+    g_source_attach(answerTimeout_.get(), context_.get());
     g_signal_emit_by_name(webrtc_.get(), "create-offer", nullptr,
-        promise([](PeerConnection& pc, GRef<GstPromise> p) { pc.onOfferCreated(std::move(p)); }));
+        promise([](PeerConnection& pc, GRef<GstPromise> p) { pc.onOfferCreated(std::move(p)); }).get());
+}
+
+void PeerConnection::onAnswerTimeout()
+{
+    answerTimeout_ = nullptr;
+    if (awaitingAnswer_)
+        fail("no answer to our offer within 10 s");
+}
+
+bool PeerConnection::owns(GstObject* object) const
+{
+    auto inside = [object](GstElement* e) {
+        return e && (object == GST_OBJECT(e) || gst_object_has_as_ancestor(object, GST_OBJECT(e)));
+    };
+    if (inside(webrtc_.get()))
+        return true;
+    for (const SendBranch* b : { &audio_, &video_ })
+        for (GstElement* e : { b->queue.get(), b->payloader.get(), b->capsfilter.get() })
+            if (inside(e))
+                return true;
+    std::lock_guard lock(decodeMutex_);
+    for (const auto& e : decodeElements_)
+        if (inside(e.get()))
+            return true;
+    return false;
 }
 
 void PeerConnection::onOfferCreated(GRef<GstPromise> p)
@@ -663,7 +717,7 @@ void PeerConnection::setLocal(GstWebRTCSessionDescription* description, const ch
             GUnique<GError> err;
             if (reply && gst_structure_get(reply, "error", G_TYPE_ERROR, err.outPtr(), nullptr))
                 pc.fail("could not set the local " + type + ": " + errorMessage(err));
-        }));
+        }).get());
     GUnique<char> text(gst_sdp_message_as_text(description->sdp));
     GST_DEBUG("peer %s: local %s:\n%s", peerId_.c_str(), type, text.get());
     if (std::strcmp(type, "offer") == 0)
@@ -693,7 +747,7 @@ void PeerConnection::setRemote(GstWebRTCSDPType type, const std::string& sdp, st
             }
             if (then)
                 then(pc);
-        }));
+        }).get());
     // webrtcbin runs its operations in order on one task queue, so
     // candidates added from here on follow the description.
     remoteSet_ = true;
@@ -740,7 +794,7 @@ void PeerConnection::handleOffer(const std::string& sdp)
     }
     setRemote(GST_WEBRTC_SDP_TYPE_OFFER, sdp, [](PeerConnection& pc) {
         g_signal_emit_by_name(pc.webrtc_.get(), "create-answer", nullptr,
-            pc.promise([](PeerConnection& pc2, GRef<GstPromise> p) { pc2.onAnswerCreated(std::move(p)); }));
+            pc.promise([](PeerConnection& pc2, GRef<GstPromise> p) { pc2.onAnswerCreated(std::move(p)); }).get());
     });
 }
 
@@ -751,6 +805,10 @@ void PeerConnection::handleAnswer(const std::string& sdp)
         return;
     }
     awaitingAnswer_ = false;
+    if (answerTimeout_) {
+        g_source_destroy(answerTimeout_.get());
+        answerTimeout_ = nullptr;
+    }
     GST_DEBUG("peer %s: remote answer:\n%s", peerId_.c_str(), sdp.c_str());
     GstSDPMessage* parsed = nullptr;
     gst_sdp_message_new_from_text(sdp.c_str(), &parsed);
@@ -936,46 +994,59 @@ bool PeerConnection::buildDecoder(GstPad* pad, std::string& error)
         return false;
     }
     GRef<GstElement> decoder = adopt(bin);
-    GRef<GstElement> sink;
     GRef<GstPad> binSrc = adopt(gst_element_get_static_pad(bin, "src"));
-    if (video) {
-        sink = adopt(delegate_.makeVideoSink(peerId_));
-        if (!sink) {
-            error = "no video sink";
-            return false;
-        }
-        gst_pad_add_probe(binSrc.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-            &PeerConnection::countVideo, this, nullptr);
-    } else {
-        sink = adopt(delegate_.makeAudioSink(peerId_));
-        if (!sink) {
-            error = "no audio sink";
-            return false;
-        }
-        gst_pad_add_probe(binSrc.get(), GST_PAD_PROBE_TYPE_BUFFER, &PeerConnection::countAudio, this, nullptr);
-    }
-    gst_bin_add_many(pipeline_, decoder.get(), sink.get(), nullptr);
-    if (!gst_element_link(decoder.get(), sink.get())) {
-        error = "cannot link the decoder to the sink";
-        return false;
-    }
-    gst_element_sync_state_with_parent(sink.get());
-    gst_element_sync_state_with_parent(decoder.get());
     GRef<GstPad> binSink = adopt(gst_element_get_static_pad(bin, "sink"));
-    if (gst_pad_link(pad, binSink.get()) != GST_PAD_LINK_OK) {
-        error = "cannot link webrtcbin to the decoder";
-        return false;
-    }
+    // Everything added to the pipeline is listed at once, so that teardown
+    // finds it even when a later step fails.
+    gst_bin_add(pipeline_, decoder.get());
     {
         std::lock_guard lock(decodeMutex_);
         decodeElements_.push_back(decoder);
-        decodeElements_.push_back(sink);
-        if (video) {
+    }
+    if (video) {
+        GRef<GstElement> sink;
+        {
+            std::lock_guard lock(decodeMutex_);
+            sink = std::exchange(pendingVideoSink_, nullptr);
+        }
+        if (!sink) {
+            error = "a second video stream from this peer (only one is shown)";
+            return false;
+        }
+        gst_bin_add(pipeline_, sink.get());
+        {
+            std::lock_guard lock(decodeMutex_);
+            decodeElements_.push_back(sink);
             videoSink_ = sink;
             videoCodecIn_ = codec;
-        } else {
-            audioSink_ = sink;
         }
+        gst_pad_add_probe(binSrc.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+            &PeerConnection::countVideo, this, nullptr);
+        if (!gst_element_link(decoder.get(), sink.get())) {
+            error = "cannot link the decoder to the video sink";
+            return false;
+        }
+        gst_element_sync_state_with_parent(sink.get());
+    } else {
+        GRef<GstPad> output = delegate_.audioOutput(peerId_);
+        if (!output) {
+            error = "no audio output";
+            return false;
+        }
+        {
+            std::lock_guard lock(decodeMutex_);
+            audioOutput_ = output;
+        }
+        gst_pad_add_probe(binSrc.get(), GST_PAD_PROBE_TYPE_BUFFER, &PeerConnection::countAudio, this, nullptr);
+        if (gst_pad_link(binSrc.get(), output.get()) != GST_PAD_LINK_OK) {
+            error = "cannot link the decoder to the audio output";
+            return false;
+        }
+    }
+    gst_element_sync_state_with_parent(decoder.get());
+    if (gst_pad_link(pad, binSink.get()) != GST_PAD_LINK_OK) {
+        error = "cannot link webrtcbin to the decoder";
+        return false;
     }
     post([codec, video](PeerConnection& pc) {
         GST_INFO("peer %s: receiving %s (%s)", pc.peerId_.c_str(), video ? "video" : "audio", codec.c_str());
@@ -1189,7 +1260,7 @@ void PeerConnection::pollStats()
         pc.lastRawUs_ = now;
         pc.lastFrames_ = frames;
         pc.delegate_.peerChanged(pc);
-    }));
+    }).get());
 }
 
 } // namespace palaver::engine

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace palaver::engine {
@@ -30,7 +31,7 @@ namespace palaver::engine {
 class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
 public:
     // Implemented by the Call. Called on the main context, except
-    // makeVideoSink/makeAudioSink, which run on a streaming thread.
+    // audioOutput, which runs on a streaming thread.
     class Delegate {
     public:
         virtual ~Delegate() = default;
@@ -40,8 +41,10 @@ public:
         virtual void chatOpened(PeerConnection& peer) = 0;
         virtual void chatReceived(PeerConnection& peer, const std::string& text) = 0;
         virtual GstElement* makeVideoSink(const std::string& peer) = 0;
-        virtual GstElement* makeAudioSink(const std::string& peer) = 0;
-        virtual void releaseAudioSink(const std::string& peer, GstElement* sink) { }
+        // A sink pad in the pipeline for this peer's decoded audio (a mixer
+        // input or a sink of its own), given back with releaseAudioOutput.
+        virtual GRef<GstPad> audioOutput(const std::string& peer) = 0;
+        virtual void releaseAudioOutput(GstPad* pad) = 0;
     };
 
     enum class Role { Offerer, Answerer };
@@ -128,7 +131,12 @@ private:
     template<typename Fn>
     void post(Fn fn);
     template<typename Fn>
-    GstPromise* promise(Fn fn);
+    GRef<GstPromise> promise(Fn fn);
+    void onAnswerTimeout();
+    // True if `object` is one of our elements or inside one (bus messages).
+public:
+    bool owns(GstObject* object) const;
+private:
 
     // webrtcbin and streaming-thread handlers.
     void onIceCandidate(GstElement* webrtc, guint mline, gchar* candidate);
@@ -162,6 +170,7 @@ private:
     std::vector<std::string> localMids_; // a=mid per m-line of our description
     bool remoteSet_ = false;
     bool awaitingAnswer_ = false;
+    GRef<GSource> answerTimeout_;
     std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
     unsigned candidatesSent_ = 0, candidatesReceived_ = 0;
     bool endOfCandidatesSent_ = false;
@@ -185,7 +194,8 @@ private:
     mutable std::mutex decodeMutex_;
     std::vector<GRef<GstElement>> decodeElements_;
     GRef<GstElement> videoSink_;
-    GRef<GstElement> audioSink_;
+    GRef<GstElement> pendingVideoSink_; // made on the main context, used on pad-added
+    GRef<GstPad> audioOutput_;
     int width_ = 0, height_ = 0;
     GstVideoInfo decodedInfo_ {};
     bool haveDecodedInfo_ = false;

@@ -111,11 +111,12 @@ RawStats parseStats(const GstStructure* reply)
         }
     }
     if (!pairLocal.empty() || !pairRemote.empty()) {
-        // webrtcbin 1.22.0 swaps the local and remote candidate entries of
-        // the pair (strcmp bug, fixed in 1.22.5): its "local-candidate-id"
-        // names the remote candidate. Swap back.
-        Candidate local = candidates[pairRemote];
-        Candidate remote = candidates[pairLocal];
+        // webrtcbin 1.22.0 swaps the `type` of the candidate entries
+        // (local-candidate vs remote-candidate, a strcmp bug fixed in 1.22.5);
+        // the pair's ids are right. So entries are found by id, whatever
+        // their type says.
+        Candidate local = candidates[pairLocal];
+        Candidate remote = candidates[pairRemote];
         auto text = [](const Candidate& c) {
             return (c.type.empty() ? std::string("?") : c.type) + "/" + (c.protocol.empty() ? std::string("?") : c.protocol);
         };

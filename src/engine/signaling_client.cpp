@@ -16,6 +16,12 @@ namespace {
 constexpr unsigned kFirstRetryMs = 250;
 constexpr unsigned kMaxRetryMs = 5000;
 
+// Liveness: a `ping` after 10 s without a frame from the server, the
+// connection given up after 25 s (the server answers every ping with a
+// `pong`; libsoup answers the server's WebSocket pings without telling us).
+constexpr gint64 kPingAfterUs = 10 * G_USEC_PER_SEC;
+constexpr gint64 kSilenceLimitUs = 25 * G_USEC_PER_SEC;
+
 void initDebug()
 {
     static gsize once = 0;
@@ -51,6 +57,8 @@ SignalingClient::~SignalingClient()
         g_cancellable_cancel(cancellable_.get());
     if (retrySource_)
         g_source_destroy(retrySource_.get());
+    if (livenessSource_)
+        g_source_destroy(livenessSource_.get());
     messageConn_.disconnect();
     closedConn_.disconnect();
     errorConn_.disconnect();
@@ -134,6 +142,14 @@ void SignalingClient::connectFinished(SoupWebsocketConnection* connection, GErro
     closedConn_ = connectSignal(connection, "closed", this, &SignalingClient::onClosed);
     errorConn_ = connectSignal(connection, "error", this, &SignalingClient::onError);
     attempt_ = 0;
+    lastReceivedUs_ = g_get_monotonic_time();
+    if (!livenessSource_) {
+        livenessSource_ = adopt(g_timeout_source_new_seconds(1));
+        auto* box = new std::weak_ptr<SignalingClient>(weak_from_this());
+        g_source_set_callback(livenessSource_.get(), &SignalingClient::onLivenessTimer, box,
+            [](gpointer data) { delete static_cast<std::weak_ptr<SignalingClient>*>(data); });
+        g_source_attach(livenessSource_.get(), context_.get());
+    }
     GST_INFO("connected to %s", url_.c_str());
     if (callbacks_.connected)
         callbacks_.connected();
@@ -151,8 +167,40 @@ bool SignalingClient::send(const protocol::ClientMessage& message)
     return true;
 }
 
+gboolean SignalingClient::onLivenessTimer(gpointer data)
+{
+    if (auto self = static_cast<std::weak_ptr<SignalingClient>*>(data)->lock())
+        self->checkLiveness();
+    return G_SOURCE_CONTINUE;
+}
+
+void SignalingClient::checkLiveness()
+{
+    if (!isOpen())
+        return;
+    gint64 now = g_get_monotonic_time();
+    gint64 quiet = now - lastReceivedUs_;
+    if (quiet > kSilenceLimitUs) {
+        // Drop it without waiting for a close handshake the server will not
+        // answer, and reconnect.
+        GRef<SoupWebsocketConnection> connection = std::move(connection_);
+        messageConn_.disconnect();
+        closedConn_.disconnect();
+        errorConn_.disconnect();
+        GRef<GIOStream> stream(soup_websocket_connection_get_io_stream(connection.get()));
+        g_io_stream_close(stream.get(), nullptr, nullptr);
+        lost("the server at " + url_ + " stopped answering (" + std::to_string(quiet / G_USEC_PER_SEC) + " s)");
+        return;
+    }
+    if (quiet > kPingAfterUs && now - lastPingUs_ > kPingAfterUs) {
+        lastPingUs_ = now;
+        send(protocol::Ping {});
+    }
+}
+
 void SignalingClient::onMessage(SoupWebsocketConnection*, gint type, GBytes* payload)
 {
+    lastReceivedUs_ = g_get_monotonic_time();
     if (type != SOUP_WEBSOCKET_DATA_TEXT) {
         GST_WARNING("ignoring a binary frame from the server");
         return;

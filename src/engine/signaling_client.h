@@ -55,6 +55,8 @@ private:
     void onError(SoupWebsocketConnection* connection, GError* error);
     void lost(const std::string& reason);
     void scheduleReconnect();
+    static gboolean onLivenessTimer(gpointer data);
+    void checkLiveness();
 
     std::string url_;
     Callbacks callbacks_;
@@ -64,6 +66,12 @@ private:
     GRef<SoupWebsocketConnection> connection_;
     SignalConnection messageConn_, closedConn_, errorConn_;
     GRef<GSource> retrySource_;
+    // libsoup 3.2 pings but never notices a missing pong: a server that hangs
+    // (or a path that silently drops) would look connected for ever. We send
+    // the protocol's `ping` when quiet and give up after kSilenceLimitS.
+    GRef<GSource> livenessSource_;
+    gint64 lastReceivedUs_ = 0;
+    gint64 lastPingUs_ = 0;
     std::string lastError_;
     unsigned attempt_ = 0;
     bool reconnect_ = false;

@@ -46,16 +46,16 @@ GstStructure* reply(guint64 videoIn, guint64 audioIn, guint64 out)
     GstStructure* remote = entry("remote-inbound-rtp-stats", GST_WEBRTC_STATS_REMOTE_INBOUND_RTP, "rin");
     gst_structure_set(remote, "round-trip-time", G_TYPE_DOUBLE, 0.0125, nullptr);
     put("rin", remote);
-    // 1.22.0's swap: the pair's "local-candidate-id" names the remote
-    // candidate's entry and the other way round.
+    // 1.22.0's swap: the local candidate's entry says remote-candidate and
+    // the other way round; the pair's ids are right.
     GstStructure* pair = entry("candidate-pair-stats", GST_WEBRTC_STATS_CANDIDATE_PAIR, "pair");
-    gst_structure_set(pair, "local-candidate-id", G_TYPE_STRING, "cand-remote", "remote-candidate-id", G_TYPE_STRING,
-        "cand-local", nullptr);
+    gst_structure_set(pair, "local-candidate-id", G_TYPE_STRING, "cand-local", "remote-candidate-id", G_TYPE_STRING,
+        "cand-remote", nullptr);
     put("pair", pair);
-    GstStructure* local = entry("local-candidate-stats", GST_WEBRTC_STATS_LOCAL_CANDIDATE, "cand-local");
+    GstStructure* local = entry("remote-candidate-stats", GST_WEBRTC_STATS_REMOTE_CANDIDATE, "cand-local");
     gst_structure_set(local, "candidate-type", G_TYPE_STRING, "srflx", "protocol", G_TYPE_STRING, "udp", nullptr);
     put("cand-local", local);
-    GstStructure* rem = entry("remote-candidate-stats", GST_WEBRTC_STATS_REMOTE_CANDIDATE, "cand-remote");
+    GstStructure* rem = entry("local-candidate-stats", GST_WEBRTC_STATS_LOCAL_CANDIDATE, "cand-remote");
     gst_structure_set(rem, "candidate-type", G_TYPE_STRING, "relay", "protocol", G_TYPE_STRING, "tcp", nullptr);
     put("cand-remote", rem);
     return r;
