@@ -37,9 +37,13 @@ Call::~Call()
     *alive_ = false;
     if (warmUp_)
         g_thread_join(warmUp_);
-    for (GSource* source : { statsTimer_.get(), busWatch_.get(), rejoinTimer_.get() })
+    for (GSource* source : { statsTimer_.get(), busWatch_.get(), rejoinTimer_.get(), teardownTimer_.get() })
         if (source)
             g_source_destroy(source);
+    for (auto& [id, timer] : leftGrace_)
+        g_source_destroy(timer.get());
+    for (auto& [id, pc] : peers_)
+        snapshot(*pc);
     if (signaling_)
         signaling_->stop();
     peers_.clear();
@@ -95,14 +99,32 @@ void Call::hangUp()
         return;
     hungUp_ = true;
     GST_INFO("hanging up");
+    // A bye on every chat channel first, so the others tear down at once
+    // instead of keeping our connection for a grace period.
+    for (auto& [id, pc] : peers_)
+        pc->sendBye();
     if (signaling_ && joined_)
         signaling_->send(protocol::Leave {});
     joined_ = false;
-    for (auto& [id, pc] : peers_)
-        snapshot(*pc);
-    peers_.clear();
     if (signaling_)
         signaling_->stop();
+    for (auto& [id, timer] : leftGrace_)
+        g_source_destroy(timer.get());
+    leftGrace_.clear();
+    // The connections go a moment later, once the byes are on the wire.
+    teardownTimer_ = adopt(g_timeout_source_new(100));
+    g_source_set_callback(
+        teardownTimer_.get(),
+        [](gpointer data) -> gboolean {
+            auto* self = static_cast<Call*>(data);
+            for (auto& [id, pc] : self->peers_)
+                self->snapshot(*pc);
+            self->peers_.clear();
+            self->teardownTimer_ = nullptr;
+            return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(teardownTimer_.get(), context_.get());
 }
 
 // ---- signaling ----------------------------------------------------------------
@@ -146,19 +168,29 @@ void Call::onMessage(const protocol::ServerMessage& message)
             } else if constexpr (std::is_same_v<T, protocol::PeerJoined>) {
                 GST_INFO("peer %s joined the room", m.peer.c_str());
                 roomPeers_.insert(m.peer);
+                saidBye_.erase(m.peer);
+                if (auto grace = leftGrace_.find(m.peer); grace != leftGrace_.end()) {
+                    g_source_destroy(grace->second.get());
+                    leftGrace_.erase(grace);
+                }
                 auto it = peers_.find(m.peer);
                 // A peer we still have media with is back after a server
-                // restart: keep that connection. Otherwise it offers to us.
+                // restart or a lost connection: keep that connection.
+                // Otherwise it offers to us.
                 if (it != peers_.end() && !it->second->connected())
                     removePeer(m.peer, "rejoined");
-                if (!summaries_.count(m.peer) || !summaries_[m.peer].present) {
-                    summaries_[m.peer] = PeerSummary { m.peer };
+                else if (it != peers_.end())
+                    GST_INFO("keeping the live connection to %s", m.peer.c_str());
+                PeerSummary& summary = summaries_[m.peer];
+                summary.id = m.peer;
+                if (!summary.present || it == peers_.end()) {
+                    summary.present = true;
                     observer_.peerAdded(m.peer);
                 }
             } else if constexpr (std::is_same_v<T, protocol::PeerLeft>) {
                 GST_INFO("peer %s left the room", m.peer.c_str());
                 roomPeers_.erase(m.peer);
-                removePeer(m.peer, "left");
+                onPeerLeft(m.peer);
             } else if constexpr (std::is_same_v<T, protocol::RelayedOffer>) {
                 onOffer(m);
             } else if constexpr (std::is_same_v<T, protocol::RelayedAnswer>) {
@@ -178,6 +210,56 @@ void Call::onMessage(const protocol::ServerMessage& message)
             }
         },
         message);
+}
+
+void Call::onPeerLeft(const std::string& id)
+{
+    auto it = peers_.find(id);
+    if (it == peers_.end() || !it->second->connected() || saidBye_.count(id)) {
+        removePeer(id, "left");
+        return;
+    }
+    // It may only have lost its server connection (it said no bye): media
+    // is peer to peer, so keep it a while for it to come back.
+    GST_INFO("keeping the connection to %s for %u s: it left without a bye", id.c_str(), kLeftGraceS);
+    GRef<GSource> timer = adopt(g_timeout_source_new_seconds(kLeftGraceS));
+    struct Grace {
+        Call* call;
+        std::weak_ptr<bool> alive;
+        std::string id;
+    };
+    g_source_set_callback(
+        timer.get(),
+        [](gpointer data) -> gboolean {
+            auto* g = static_cast<Grace*>(data);
+            auto alive = g->alive.lock();
+            if (alive && *alive) {
+                std::string id = g->id;
+                Call* call = g->call;
+                call->leftGrace_.erase(id); // destroys this source's GRef; GLib holds it while dispatching
+                if (!call->roomPeers_.count(id))
+                    call->removePeer(id, "left");
+            }
+            return G_SOURCE_REMOVE;
+        },
+        new Grace { this, alive_, id }, [](gpointer data) { delete static_cast<Grace*>(data); });
+    g_source_attach(timer.get(), context_.get());
+    if (auto old = leftGrace_.find(id); old != leftGrace_.end())
+        g_source_destroy(old->second.get());
+    leftGrace_[id] = std::move(timer);
+}
+
+void Call::peerSaidBye(PeerConnection& pc)
+{
+    std::string id = pc.peerId();
+    saidBye_.insert(id);
+    // Its leave follows: tear down now rather than wait for a grace.
+    std::weak_ptr<bool> alive = alive_;
+    postToContext(context_.get(), [this, alive, id] {
+        auto token = alive.lock();
+        if (token && *token)
+            removePeer(id, "left");
+    });
 }
 
 void Call::onJoined(const protocol::Joined& joined)

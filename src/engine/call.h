@@ -101,6 +101,8 @@ private:
     void peerFailed(PeerConnection& peer, const std::string& reason) override;
     void chatOpened(PeerConnection& peer) override;
     void chatReceived(PeerConnection& peer, const std::string& text) override;
+    void peerSaidBye(PeerConnection& peer) override;
+    void onPeerLeft(const std::string& id);
     GstElement* makeVideoSink(const std::string& peer) override;
     GRef<GstPad> audioOutput(const std::string& peer) override;
     void releaseAudioOutput(GstPad* pad) override;
@@ -152,6 +154,13 @@ private:
     GRef<GSource> busWatch_;
     GRef<GSource> statsTimer_;
     GRef<GSource> rejoinTimer_;
+    GRef<GSource> teardownTimer_; // after hangUp: lets the byes go out
+    // Peers the server says left while our media with them still flows:
+    // kept for kLeftGraceS in case only their server connection broke (they
+    // rejoin with the same id). id -> grace timer.
+    static constexpr unsigned kLeftGraceS = 15;
+    std::map<std::string, GRef<GSource>> leftGrace_;
+    std::set<std::string> saidBye_;
     // Closures posted to the main context check this before touching us.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -1197,6 +1197,11 @@ void PeerConnection::onChannelError(GObject*, GError* error)
 void PeerConnection::onChannelMessage(GObject*, gchar* text)
 {
     post([text = std::string(text ? text : "")](PeerConnection& pc) {
+        if (protocol::dataMessageType(text) == std::optional<std::string>("bye")) {
+            GST_INFO("peer %s: said bye", pc.peerId_.c_str());
+            pc.delegate_.peerSaidBye(pc);
+            return;
+        }
         auto chat = protocol::parseChatMessage(text);
         if (!chat) {
             GST_DEBUG("peer %s: ignoring data-channel message %.80s", pc.peerId_.c_str(), text.c_str());
@@ -1205,6 +1210,20 @@ void PeerConnection::onChannelMessage(GObject*, gchar* text)
         pc.chatLog_.push_back(chat->text);
         pc.delegate_.chatReceived(pc, chat->text);
     });
+}
+
+void PeerConnection::sendBye()
+{
+    GRef<GstWebRTCDataChannel> channel;
+    {
+        std::lock_guard lock(channelMutex_);
+        channel = channel_;
+    }
+    if (!channel || !chatOpen_)
+        return;
+    GUnique<GError> err;
+    if (!gst_webrtc_data_channel_send_string_full(channel.get(), protocol::kByeMessage, err.outPtr()))
+        GST_DEBUG("peer %s: bye not sent: %s", peerId_.c_str(), errorMessage(err));
 }
 
 bool PeerConnection::sendChat(const std::string& text, std::string& error)

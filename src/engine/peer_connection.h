@@ -40,6 +40,7 @@ public:
         virtual void peerFailed(PeerConnection& peer, const std::string& reason) = 0;
         virtual void chatOpened(PeerConnection& peer) = 0;
         virtual void chatReceived(PeerConnection& peer, const std::string& text) = 0;
+        virtual void peerSaidBye(PeerConnection& peer) = 0;
         virtual GstElement* makeVideoSink(const std::string& peer) = 0;
         // A sink pad in the pipeline for this peer's decoded audio (a mixer
         // input or a sink of its own), given back with releaseAudioOutput.
@@ -77,6 +78,8 @@ public:
     // Sends on `chat` if it is open; false with a reason otherwise.
     bool sendChat(const std::string& text, std::string& error);
     bool chatOpen() const { return chatOpen_; }
+    // Tells the peer on `chat` that we are leaving (protocol::kByeMessage).
+    void sendBye();
 
     // Asks webrtcbin for statistics; peerChanged() follows with stats().
     void pollStats();

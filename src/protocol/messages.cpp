@@ -839,6 +839,17 @@ std::string serialize(const ServerMessage& message)
         message);
 }
 
+std::optional<std::string> dataMessageType(std::string_view text)
+{
+    std::string type;
+    try {
+        parseEnvelope(text, type);
+        return type;
+    } catch (Reject&) {
+        return std::nullopt;
+    }
+}
+
 std::optional<ChatMessage> parseChatMessage(std::string_view text)
 {
     std::string type;

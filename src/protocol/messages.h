@@ -170,6 +170,14 @@ struct ChatMessage {
 // nullopt for anything that is not {"type":"chat","text":"..."} (unknown
 // types are ignored by the receiver, as the protocol says).
 std::optional<ChatMessage> parseChatMessage(std::string_view text);
+// The `type` of any data-channel message, or nullopt for one that is not a
+// JSON object with a string type.
+std::optional<std::string> dataMessageType(std::string_view text);
+// Palaver's own data-channel message, sent on `chat` just before a peer
+// leaves: {"type":"bye"}. Other peers ignore it (unknown type); Palaver
+// peers tear that connection down at once instead of waiting out the grace
+// they give a peer that only lost the server.
+inline constexpr const char* kByeMessage = "{\"type\":\"bye\"}";
 std::string serialize(const ChatMessage& message);
 
 } // namespace palaver::protocol

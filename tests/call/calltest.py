@@ -154,7 +154,8 @@ def check_media(summary, peer, min_frames=60, codec="VP8", width=320, height=240
           f"{me}: bitrate_in_kbps from {peer} is {s['bitrate_in_kbps']}")
     check(s["bitrate_out_kbps"] is not None and s["bitrate_out_kbps"] > 10,
           f"{me}: bitrate_out_kbps to {peer} is {s['bitrate_out_kbps']}")
-    check(s["candidate_pair"] and "udp" in s["candidate_pair"],
+    # libnice may settle on the TCP pair of loopback; either is a real path.
+    check(s["candidate_pair"] and re.search(r"/(udp|tcp) <-> \w+/(udp|tcp)", s["candidate_pair"]),
           f"{me}: no selected candidate pair with {peer}: {s['candidate_pair']}")
     return r
 
@@ -163,6 +164,82 @@ def have_element(name):
     # `gst-inspect-1.0 --exists` says no for libnice's elements in 1.22.
     return subprocess.run(["gst-inspect-1.0", name], stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode == 0
+
+
+class FakePeer:
+    """A peer written by someone else: a bare WebSocket client that speaks
+    PROTOCOL.md and sends whatever the test tells it to."""
+
+    def __init__(self, port):
+        import base64
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(4096)
+            check(chunk, "fake peer: no upgrade answer")
+            data += chunk
+        head, self.buf = data.split(b"\r\n\r\n", 1)
+        check(b" 101 " in head.split(b"\r\n")[0], f"fake peer: upgrade refused: {head[:80]!r}")
+
+    def _frame(self, opcode, payload):
+        import struct
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x80 | opcode])
+        if n < 126:
+            head += bytes([0x80 | n])
+        elif n < 65536:
+            head += bytes([0x80 | 126]) + struct.pack("!H", n)
+        else:
+            head += bytes([0x80 | 127]) + struct.pack("!Q", n)
+        return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+    def send(self, message):
+        self.sock.sendall(self._frame(1, json.dumps(message).encode()))
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("closed")
+            self.buf += chunk
+
+    def recv(self, timeout):
+        import struct
+        self.sock.settimeout(timeout)
+        while True:
+            self._need(2)
+            opcode, n, off = self.buf[0] & 0x0F, self.buf[1] & 0x7F, 2
+            if n == 126:
+                self._need(4)
+                n, off = struct.unpack("!H", self.buf[2:4])[0], 4
+            elif n == 127:
+                self._need(10)
+                n, off = struct.unpack("!Q", self.buf[2:10])[0], 10
+            self._need(off + n)
+            payload, self.buf = self.buf[off:off + n], self.buf[off + n:]
+            if opcode == 1:
+                return json.loads(payload)
+            if opcode == 9:
+                self.sock.sendall(self._frame(10, payload))
+            if opcode == 8:
+                raise EOFError("closed")
+
+    def until(self, type_, timeout=15):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            check(left > 0, f"fake peer: no {type_} within {timeout} s")
+            m = self.recv(left)
+            if m.get("type") == type_:
+                return m
+
+    def kill(self):
+        self.sock.close()
 
 
 TESTS = {}

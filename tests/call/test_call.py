@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from calltest import (Peer, have_element, Server, check, check_media, free_port, main, remote, test)
+from calltest import (FakePeer, Peer, have_element, Server, check, check_media, free_port, main, remote, test)
 
 
 @test
@@ -43,18 +43,20 @@ def test_three_peers(cleanup):
     """A mesh of three: each receives two videos; one leaves, the others go on."""
     server = Server()
     cleanup.append(server)
-    a = Peer(server.url, "mesh", "a", "--duration", "12")
+    a = Peer(server.url, "mesh", "a", "--duration", "14")
     cleanup.append(a)
     time.sleep(0.3)
-    b = Peer(server.url, "mesh", "b", "--duration", "11.5")
+    b = Peer(server.url, "mesh", "b", "--duration", "13.5")
     cleanup.append(b)
     time.sleep(0.3)
-    c = Peer(server.url, "mesh", "c", "--duration", "6")
+    c = Peer(server.url, "mesh", "c", "--duration", "8")
     cleanup.append(c)
     code, sc = c.wait()
     check(code == 0, f"c exited with {code}: {sc}")
-    check_media(sc, "a", min_frames=45)
-    check_media(sc, "b", min_frames=45)
+    # c is in the call for about 5 s; at 30 fps that is 150 frames, less on a
+    # busy 2-core machine running three encoders and six decoders.
+    check_media(sc, "a", min_frames=30)
+    check_media(sc, "b", min_frames=30)
     left_at = time.monotonic()
     for me, other in ((a, "b"), (b, "a")):
         code, s = me.wait()
@@ -62,7 +64,7 @@ def test_three_peers(cleanup):
         r = check_media(s, other, min_frames=150)
         gone = remote(s, "c")
         check(gone["present"] is False, f"{me.name} still lists c as present: {gone}")
-        check(gone["video_frames"] >= 45, f"{me.name} got only {gone['video_frames']} frames from c")
+        check(gone["video_frames"] >= 30, f"{me.name} got only {gone['video_frames']} frames from c")
         # Media between the two who stayed went on after c left: more
         # frames than c ever sent, and c's branch was torn down.
         check(r["video_frames"] > gone["video_frames"] + 60,
@@ -183,6 +185,68 @@ def test_glare(cleanup):
     # frames decoded after the restart prove the new one carries media.
     for log, other in ((a_log, "bob"), (b_log, "alice")):
         check(log.count(f"peer {other}: first video frame") >= 2, f"no media on the new connection to {other}")
+
+
+@test
+def test_bad_peer(cleanup):
+    """A peer written by someone else sends nonsense: a garbage answer, bad
+    candidates, a garbage offer. palaver neither crashes nor hangs, says
+    what went wrong, retries, and leaves cleanly."""
+    server = Server()
+    cleanup.append(server)
+    fake = FakePeer(server.port)
+    cleanup.append(fake)
+    fake.send({"type": "join", "room": "bad", "peer": "aa"})
+    fake.until("joined")
+    p = Peer(server.url, "bad", "zz", "--duration", "8", timeout=30)
+    cleanup.append(p)
+    offer = fake.until("send-offer")
+    check(offer["from"] == "zz" and offer["sdp"].startswith("v=0"), f"odd offer: {offer}")
+    fake.send({"type": "ice-candidate", "to": "zz", "candidate": "nonsense", "sdpMLineIndex": 7})
+    fake.send({"type": "ice-candidate", "to": "zz", "candidate": "candidate:1 1 UDP 1 host.local 9 typ host",
+               "sdpMLineIndex": 0, "sdpMid": "0"})
+    fake.send({"type": "send-answer", "to": "zz", "sdp": "garbage"})
+    # It gives up on that connection and offers again with a fresh one.
+    again = fake.until("send-offer", timeout=10)
+    check(again["sdp"].startswith("v=0"), "no fresh offer after the bad answer")
+    fake.send({"type": "send-offer", "to": "zz", "sdp": "v=0\r\nnot really sdp\r\n"})
+    code, s = p.wait()
+    check(code == 0 and s["exit"] == "duration", f"palaver did not survive: {code} {s}")
+    log = p.stderr()
+    check("could not apply the peer's description" in log or "does not parse" in log,
+          "no clear message about the bad SDP")
+    check("skipping mDNS candidate" in log, "the .local candidate was not skipped")
+
+
+@test
+def test_hung_server(cleanup):
+    """The server stops answering without closing (SIGSTOP): the client
+    notices within 30 s, keeps its media, and is back when the server is."""
+    server = Server()
+    cleanup.append(server)
+    a = Peer(server.url, "hung", "a", "--duration", "45", timeout=70)
+    cleanup.append(a)
+    time.sleep(0.3)
+    b = Peer(server.url, "hung", "b", "--duration", "44.5", timeout=70)
+    cleanup.append(b)
+    deadline = time.monotonic() + 10
+    while "first video frame" not in a.stderr():
+        check(time.monotonic() < deadline, "no media before the server hung")
+        time.sleep(0.2)
+    server.proc.send_signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    deadline = stopped + 32
+    while "stopped answering" not in a.stderr():
+        check(time.monotonic() < deadline, "a did not notice the hung server within 32 s")
+        time.sleep(0.5)
+    noticed = time.monotonic() - stopped
+    server.proc.send_signal(signal.SIGCONT)
+    for me, other in ((b, "a"), (a, "b")):
+        code, s = me.wait()
+        check(code == 0, f"{me.name} exited with {code}: {s}")
+        r = check_media(s, other, min_frames=300)
+        check(r["state"] == "connected", f"{me.name}: {r['state']}")
+    print(f"hung server noticed after {noticed:.1f} s")
 
 
 @test
