@@ -113,7 +113,10 @@ std::string encoderDescription(VideoCodec codec, const MediaOptions& o)
     int gop = std::max(1, o.framerate * 2);
     if (codec == VideoCodec::VP8)
         // deadline=1: realtime; lag-in-frames=0: no look-ahead delay.
-        return "vp8enc deadline=1 cpu-used=8 threads=2 end-usage=cbr lag-in-frames=0 error-resilient=default"
+        // threads=1: libvpx's worker threads spin while they wait; on a busy
+        // 2-core machine threads=2 cost 6x the CPU of one thread for the same
+        // frames (bench/call/README.md) and starved the rest of the call.
+        return "vp8enc deadline=1 cpu-used=8 threads=1 end-usage=cbr lag-in-frames=0 error-resilient=default"
                " undershoot=95 buffer-size=1000 buffer-initial-size=500 buffer-optimal-size=600"
                " keyframe-max-dist="
             + std::to_string(gop) + " target-bitrate=" + std::to_string(kbps * 1000);

@@ -974,7 +974,8 @@ bool PeerConnection::buildDecoder(GstPad* pad, std::string& error)
     std::string codec;
     if (video && g_ascii_strcasecmp(encoding, "VP8") == 0) {
         codec = "VP8";
-        description = "rtpvp8depay request-keyframe=true wait-for-keyframe=false ! vp8dec ! videoconvert";
+        // One decoding thread: libvpx's threads spin (see the encoder).
+        description = "rtpvp8depay request-keyframe=true wait-for-keyframe=false ! vp8dec threads=1 ! videoconvert";
     } else if (video && g_ascii_strcasecmp(encoding, "H264") == 0) {
         codec = "H264";
         GRef<GstElementFactory> av = adopt(gst_element_factory_find("avdec_h264"));
