@@ -58,11 +58,15 @@ class Server:
         self.proc.wait(timeout=10)
 
 
-def start_peer(exe, url, room, name, args):
+def start_peer(exe, url, room, name, args, log=None):
     cmd = [exe, "--headless", "--server", url, "--room", room, "--peer", name, "--video-source", VIDEO,
-           "--audio-source", AUDIO, "--stats-interval", "0", *args]
+           "--audio-source", AUDIO, "--stats-interval", "0", "--ice-address", "127.0.0.1", *args]
     out = open(f"/tmp/palaver-bench-{name}.json", "w+")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
+    env = dict(os.environ)
+    if log:
+        env["GST_DEBUG"] = "palaver-*:4"
+        env["GST_DEBUG_NO_COLOR"] = "1"
+    proc = subprocess.Popen(cmd, stdout=out, stderr=open(log, "w") if log else subprocess.DEVNULL, env=env)
     return proc, out, time.monotonic()
 
 
@@ -123,6 +127,45 @@ def bench_setup(exes, reps):
         if r and r[0]["first_frame_ms"] is not None:
             times.append(r[0]["first_frame_ms"])
     line = {"bench": "setup", "reps": reps, "samples": times,
+            "median_ms": statistics.median(times) if times else None,
+            "min_ms": min(times) if times else None, "max_ms": max(times) if times else None}
+    print(json.dumps(line), flush=True)
+    return line
+
+
+def gst_time(line):
+    h, m, rest = line.split()[0].split(":")
+    return int(h) * 3600 + int(m) * 60 + float(rest)
+
+
+def bench_setup_warm(exes, reps):
+    """Setup in a process that is already running (the DTLS certificate made,
+    plugins loaded): SIGUSR1 makes the newcomer replace its connection with a
+    fresh webrtcbin and offer; from that moment to the first frame decoded
+    on the new connection."""
+    import signal
+    times = []
+    for _ in range(reps):
+        wait_quiet(20)
+        server = Server(exes["server"])
+        log = "/tmp/palaver-bench-warm.log"
+        try:
+            a = start_peer(exes["palaver"], server.url, "warm", "a", ["--duration", "7"])
+            time.sleep(0.3)
+            b = start_peer(exes["palaver"], server.url, "warm", "b", ["--duration", "6.5"], log=log)
+            time.sleep(3.5)
+            b[0].send_signal(signal.SIGUSR1)
+            for p in (b, a):
+                finish_peer(*p)
+        finally:
+            server.stop()
+        lines = open(log).read().splitlines()
+        restart = [gst_time(l) for l in lines if "restarting the connection to a" in l]
+        frames = [gst_time(l) for l in lines if "peer a: first video frame decoded" in l]
+        after = [t for t in frames if restart and t > restart[0]]
+        if restart and after:
+            times.append(round((after[0] - restart[0]) * 1000, 1))
+    line = {"bench": "setup-warm", "reps": reps, "samples": times,
             "median_ms": statistics.median(times) if times else None,
             "min_ms": min(times) if times else None, "max_ms": max(times) if times else None}
     print(json.dumps(line), flush=True)
@@ -194,6 +237,8 @@ def main():
     print(json.dumps({"machine": {"nproc": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M")}}), flush=True)
     if "setup" in only:
         bench_setup(exes, a.setup_reps)
+    if "setup" in only or "setup-warm" in only:
+        bench_setup_warm(exes, a.setup_reps)
     if "cost" in only:
         bench_cost(exes, a.duration, sizes, a.codecs.split(","), a.reps)
     if "mesh" in only:

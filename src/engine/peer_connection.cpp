@@ -533,6 +533,14 @@ bool PeerConnection::attach(SendBranch& branch, GRef<GstPad> teePad, GstElement*
     return true;
 }
 
+void PeerConnection::requestLocalKeyframe()
+{
+    if (!video_.attached || !video_.queue)
+        return;
+    GRef<GstPad> sink = adopt(gst_element_get_static_pad(video_.queue.get(), "sink"));
+    gst_pad_push_event(sink.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
 bool PeerConnection::attachAudio(int payloadType, std::string& error)
 {
     if (audio_.attached || !audio_.capsfilter)
@@ -901,8 +909,13 @@ void PeerConnection::onStateNotify(GstElement* webrtc, GParamSpec* pspec)
         post([state](PeerConnection& pc) {
             pc.connectionState_ = state;
             GST_INFO("peer %s: connection state %s", pc.peerId_.c_str(), connectionStateName(state));
-            if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !pc.connectedMs_)
+            if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED && !pc.connectedMs_) {
                 pc.connectedMs_ = pc.sinceEpochMs();
+                // Frames sent before DTLS was up were dropped, the first
+                // keyframe with them: send one now instead of waiting for
+                // the peer's PLI (one round trip plus its decoder noticing).
+                pc.requestLocalKeyframe();
+            }
             pc.delegate_.peerChanged(pc);
             if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED)
                 pc.fail("the connection failed (ICE or DTLS)");

@@ -117,6 +117,7 @@ private:
     };
     bool requestSendPad(SendBranch& branch, const char* kind, int mline, GstCaps* caps, std::string& error);
     bool attachAudio(int payloadType, std::string& error);
+    void requestLocalKeyframe();
     bool attachVideo(VideoCodec codec, int payloadType, std::string& error);
     bool attach(SendBranch& branch, GRef<GstPad> teePad, GstElement* payloader, GstCaps* caps, std::string& error);
     void detach(SendBranch& branch);
