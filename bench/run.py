@@ -173,7 +173,13 @@ def main():
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--phases', default=','.join(PHASES))
     ap.add_argument('--servers', default='palaver-w1,palaver-w2,node',
-                    help='palaver-wN (palaver-server --workers N) and/or node')
+                    help='palaver-wN (palaver-server --workers N), palaver-wN-base (the same from '
+                         '--base-build-dir) and/or node')
+    ap.add_argument('--base-build-dir', default=None,
+                    help='a second build folder (e.g. of the previous commit) whose palaver-server runs as '
+                         'palaver-wN-base, to compare a change side by side')
+    ap.add_argument('--keepalive', type=float, default=None,
+                    help='--keepalive SECONDS for every server (default: theirs, 20 s)')
     ap.add_argument('--duration', type=float, default=5)
     ap.add_argument('--warmup', type=float, default=1)
     ap.add_argument('--rooms', type=int, default=50)
@@ -207,19 +213,26 @@ def main():
     env['NODE_PATH'] = os.pathsep.join(p for p in (os.path.join(BENCH, 'node_modules'), '/usr/share/nodejs',
                                                    env.get('NODE_PATH')) if p)
 
+    keepalive = [] if args.keepalive is None else ['--keepalive', str(args.keepalive)]
     servers = []
     for label in args.servers.split(','):
         if label == 'node':
             servers.append(Server('node', [node, os.path.join(BENCH, 'node-relay', 'relay.js'),
-                                           '--host', '127.0.0.1', '--port', '0', '--rate', '0'], env))
+                                           '--host', '127.0.0.1', '--port', '0', '--rate', '0'] + keepalive, env))
         elif label.startswith('palaver-w'):
-            if not os.access(server_bin, os.X_OK):
-                sys.exit(f'run.py: {server_bin} is missing')
             workers = label[len('palaver-w'):]
+            binary = server_bin
+            if workers.endswith('-base'):
+                workers = workers[:-len('-base')]
+                if not args.base_build_dir:
+                    sys.exit(f'run.py: {label} needs --base-build-dir')
+                binary = os.path.join(args.base_build_dir, 'signaling-server', 'palaver-server')
+            if not os.access(binary, os.X_OK):
+                sys.exit(f'run.py: {binary} is missing')
             # Same limits as the relay: no rate limit; join timeout, keepalive
             # and room size at their defaults, as a deployment would run it.
-            servers.append(Server(label, [server_bin, '--host', '127.0.0.1', '--port', '0', '--rate', '0',
-                                          '--max-room-peers', '16', '--workers', workers]))
+            servers.append(Server(label, [binary, '--host', '127.0.0.1', '--port', '0', '--rate', '0',
+                                          '--max-room-peers', '16', '--workers', workers] + keepalive))
         else:
             sys.exit(f'run.py: unknown server {label}')
 

@@ -84,6 +84,7 @@ private:
     bool closeReceived_ = false;
     bool wantWrite_ = false;
     bool queuedDirty_ = false;
+    size_t keepaliveIndex_ = 0; // position in the worker's keepalive slot (id % ticks)
 
     // Framing.
     std::string in_;          // an incomplete frame, and only that

@@ -113,6 +113,9 @@ private:
     void onJoinDeadlines();
     void onCloseDeadlines();
     void onKeepalive();
+    void keepaliveAdd(Connection* connection);
+    void keepaliveRemove(Connection* connection);
+    bool keepaliveCheck(Connection* connection, uint64_t tick, int64_t tickAt);
     void beginShutdown();
     void onShutdownTimeout();
     void updateNow();
@@ -127,8 +130,17 @@ private:
     GRef<GMainLoop> loop_;
     GRef<SoupServer> soup_;
     GRef<GSource> epollSource_;
-    GRef<GSource> keepaliveTimer_; // fires kKeepaliveChecksPerPing times per --keepalive
-    uint64_t keepaliveChecks_ = 0;
+    // Keepalive, spread over the interval (see worker.cpp): keepaliveTicks_
+    // ticks per --keepalive, kept by the clock; tick t pings slot
+    // t % keepaliveTicks_ and looks again at the suspects due then.
+    GRef<GSource> keepaliveTimer_;  // ready time: keepaliveDueAt_
+    uint64_t keepaliveTicks_ = 0;   // ticks per interval; 0: keepalive off
+    int64_t keepaliveTickUs_ = 0;   // interval / ticks
+    uint64_t keepaliveTick_ = 0;    // ticks so far
+    int64_t keepaliveDueAt_ = 0;    // when tick keepaliveTick_ is due (monotonic µs)
+    int64_t keepaliveLimitUs_ = 0;  // two intervals
+    std::vector<std::vector<Connection*>> keepaliveSlots_;  // [id % ticks]: open and closing connections
+    std::vector<std::vector<uint64_t>> keepaliveSuspects_;  // [tick % ticks]: ids whose silence limit ends before that tick
     GRef<GSource> shutdownTimer_;
     int epollFd_ = -1;
     int mailboxFd_ = -1; // eventfd
