@@ -47,7 +47,7 @@ define meson_setup
 endef
 
 .PHONY: all deps deps-bench setup build test demo check setup-asan build-asan \
-	test-asan bench clean
+	test-asan bench bench-call clean
 
 all: build
 
@@ -98,6 +98,10 @@ bench: deps-bench build
 	else \
 	  NODE_PATH=/usr/share/nodejs $(MESON) test -C $(BUILDDIR) --benchmark --print-errorlogs; \
 	fi
+
+# The call benchmark (bench/call/README.md): about 15 minutes.
+bench-call: build
+	python3 bench/call/run.py
 
 clean:
 	rm -rf $(BUILDDIR) $(ASANDIR)
