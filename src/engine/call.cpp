@@ -2,7 +2,6 @@
 
 #include "main_thread.h"
 
-#include <cstring>
 
 GST_DEBUG_CATEGORY_STATIC(palaver_call_debug);
 #define GST_CAT_DEFAULT palaver_call_debug

@@ -59,6 +59,28 @@ void unpinProfile(GstCaps* caps)
         gst_structure_remove_fields(gst_caps_get_structure(caps, i), "profile-level-id", "profile", nullptr);
 }
 
+// The parameters of an a=fmtp value after its payload type, trimmed.
+std::vector<std::string> fmtpParams(const char* params)
+{
+    std::vector<std::string> out;
+    GUnique<char*> parts(g_strsplit(params, ";", -1));
+    for (char** p = parts.get(); *p; ++p)
+        if (std::string param = g_strstrip(*p); !param.empty())
+            out.push_back(std::move(param));
+    return out;
+}
+
+// The SDP of a peer, or nullptr when it does not parse or has no m-line.
+GUnique<GstSDPMessage> parseSdp(const std::string& text)
+{
+    GstSDPMessage* message = nullptr;
+    gst_sdp_message_new_from_text(text.c_str(), &message);
+    GUnique<GstSDPMessage> owned(message);
+    if (owned && gst_sdp_message_medias_len(owned.get()) == 0)
+        owned.reset();
+    return owned;
+}
+
 // Our H.264 fmtp as browsers expect it: profile-level-id=42e01f
 // (constrained baseline, level 3.1), which the codec preferences cannot
 // carry (see unpinProfile), and no "profile=" (the SDP library's name for it).
@@ -82,10 +104,8 @@ void fixH264Fmtp(GstSDPMessage* sdp)
                 found = true;
                 std::string params;
                 bool haveProfile = false;
-                GUnique<char*> parts(g_strsplit(attr->value + prefix.size(), ";", -1));
-                for (char** p = parts.get(); *p; ++p) {
-                    std::string param = g_strstrip(*p);
-                    if (param.empty() || param.rfind("profile=", 0) == 0)
+                for (const std::string& param : fmtpParams(attr->value + prefix.size())) {
+                    if (param.rfind("profile=", 0) == 0)
                         continue;
                     if (param.rfind("profile-level-id=", 0) == 0)
                         haveProfile = true;
@@ -138,9 +158,7 @@ std::string fmtpValue(const GstSDPMedia* media, int pt, const char* name)
         const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, i);
         if (g_strcmp0(attr->key, "fmtp") != 0 || !attr->value || std::string_view(attr->value).rfind(prefix, 0) != 0)
             continue;
-        GUnique<char*> params(g_strsplit(attr->value + prefix.size(), ";", -1));
-        for (char** p = params.get(); *p; ++p) {
-            std::string param = g_strstrip(*p);
+        for (const std::string& param : fmtpParams(attr->value + prefix.size())) {
             auto eq = param.find('=');
             if (eq != std::string::npos && g_ascii_strcasecmp(param.substr(0, eq).c_str(), name) == 0)
                 return param.substr(eq + 1);
@@ -734,16 +752,9 @@ void PeerConnection::setLocal(GstWebRTCSessionDescription* description, const ch
         delegate_.sendSignal(peerId_, protocol::SendAnswer { text.get(), peerId_ });
 }
 
-void PeerConnection::setRemote(GstWebRTCSDPType type, const std::string& sdp, std::function<void(PeerConnection&)> then)
+void PeerConnection::setRemote(GstWebRTCSDPType type, GUnique<GstSDPMessage> sdp, std::function<void(PeerConnection&)> then)
 {
-    GstSDPMessage* message = nullptr;
-    gst_sdp_message_new_from_text(sdp.c_str(), &message);
-    GUnique<GstSDPMessage> owned(message);
-    if (!message || gst_sdp_message_medias_len(message) == 0) {
-        fail("the peer sent an SDP that does not parse");
-        return;
-    }
-    GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(type, owned.release());
+    GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(type, sdp.release());
     GUnique<GstWebRTCSessionDescription> guard(description);
     g_signal_emit_by_name(webrtc_.get(), "set-remote-description", description,
         promise([then = std::move(then)](PeerConnection& pc, GRef<GstPromise> p) {
@@ -767,17 +778,14 @@ void PeerConnection::setRemote(GstWebRTCSDPType type, const std::string& sdp, st
 void PeerConnection::handleOffer(const std::string& sdp)
 {
     role_ = Role::Answerer;
-    GstSDPMessage* parsed = nullptr;
-    gst_sdp_message_new_from_text(sdp.c_str(), &parsed);
-    GUnique<GstSDPMessage> offer(parsed);
-    if (!parsed) {
+    GST_DEBUG("peer %s: remote offer:\n%s", peerId_.c_str(), sdp.c_str());
+    GUnique<GstSDPMessage> offer = parseSdp(sdp);
+    if (!offer) {
         fail("the peer's offer does not parse");
         return;
     }
-    GUnique<char> text(gst_sdp_message_as_text(parsed));
-    GST_DEBUG("peer %s: remote offer:\n%s", peerId_.c_str(), sdp.c_str());
-    MediaChoice audio = chooseFormat(parsed, "audio");
-    MediaChoice video = chooseFormat(parsed, "video");
+    MediaChoice audio = chooseFormat(offer.get(), "audio");
+    MediaChoice video = chooseFormat(offer.get(), "video");
     std::string error;
     if (audio.index >= 0 && audio.payload >= 0 && media_.hasAudio() && audio.remoteReceives) {
         audioMline_ = audio.index;
@@ -800,7 +808,7 @@ void PeerConnection::handleOffer(const std::string& sdp)
             return;
         }
     }
-    setRemote(GST_WEBRTC_SDP_TYPE_OFFER, sdp, [](PeerConnection& pc) {
+    setRemote(GST_WEBRTC_SDP_TYPE_OFFER, std::move(offer), [](PeerConnection& pc) {
         g_signal_emit_by_name(pc.webrtc_.get(), "create-answer", nullptr,
             pc.promise([](PeerConnection& pc2, GRef<GstPromise> p) { pc2.onAnswerCreated(std::move(p)); }).get());
     });
@@ -818,15 +826,13 @@ void PeerConnection::handleAnswer(const std::string& sdp)
         answerTimeout_ = nullptr;
     }
     GST_DEBUG("peer %s: remote answer:\n%s", peerId_.c_str(), sdp.c_str());
-    GstSDPMessage* parsed = nullptr;
-    gst_sdp_message_new_from_text(sdp.c_str(), &parsed);
-    GUnique<GstSDPMessage> answer(parsed);
-    if (!parsed) {
+    GUnique<GstSDPMessage> answer = parseSdp(sdp);
+    if (!answer) {
         fail("the peer's answer does not parse");
         return;
     }
-    MediaChoice video = chooseFormat(parsed, "video");
-    setRemote(GST_WEBRTC_SDP_TYPE_ANSWER, sdp, nullptr);
+    MediaChoice video = chooseFormat(answer.get(), "video");
+    setRemote(GST_WEBRTC_SDP_TYPE_ANSWER, std::move(answer), nullptr);
     // Pick the encoder from the answer, not from what we preferred:
     // webrtcbin once answered VP8 while sending H.264 (WEBRTCBIN-1.22.md).
     if (video_.capsfilter && video.index >= 0) {

@@ -65,8 +65,6 @@ public:
     ~PeerConnection();
 
     const std::string& peerId() const { return peerId_; }
-    // Our elements are named "webrtc-<this>", "video-rtp-caps-<this>"...
-    const std::string& elementSuffix() const { return elementSuffix_; }
     Role role() const { return role_; }
 
     // Offerer: send branches, the `chat` channel, then the offer.
@@ -84,7 +82,7 @@ public:
     // Asks webrtcbin for statistics; peerChanged() follows with stats().
     void pollStats();
 
-    // Asks the remote encoder for a keyframe for the video we receive.
+    // An offer of ours is out, unanswered (glare detection).
     bool hasLocalOffer() const { return awaitingAnswer_; }
 
     GstWebRTCPeerConnectionState connectionState() const { return connectionState_; }
@@ -129,7 +127,7 @@ private:
     void onOfferCreated(GRef<GstPromise> promise);
     void onAnswerCreated(GRef<GstPromise> promise);
     void setLocal(GstWebRTCSessionDescription* description, const char* type);
-    void setRemote(GstWebRTCSDPType type, const std::string& sdp, std::function<void(PeerConnection&)> then);
+    void setRemote(GstWebRTCSDPType type, GUnique<GstSDPMessage> sdp, std::function<void(PeerConnection&)> then);
     void addRemoteCandidate(unsigned mline, const std::string& candidate);
     void fail(const std::string& reason);
     template<typename Fn>
@@ -161,7 +159,7 @@ private:
     GstBin* pipeline_; // borrowed from the Call, which outlives us
     LocalMedia& media_;
     std::string peerId_;
-    std::string elementSuffix_;
+    std::string elementSuffix_; // our elements: "webrtc-<this>", "video-rtp-caps-<this>"
     Role role_;
     CallOptions options_;
     gint64 epochUs_; // the Call's join time (g_get_monotonic_time)

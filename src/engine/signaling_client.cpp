@@ -45,8 +45,8 @@ SignalingClient::SignalingClient(std::string url, Callbacks callbacks)
     , session_(adopt(soup_session_new()))
 {
     initDebug();
-    // The server is on a LAN or loopback; a proxy from the desktop settings
-    // would only get in the way of ws:// to 127.0.0.1.
+    // A server that accepts TCP but never answers the upgrade (a hung
+    // process) fails the attempt after 10 s instead of never.
     g_object_set(session_.get(), "timeout", 10u, nullptr);
 }
 

@@ -34,6 +34,14 @@ def check(condition, message):
         raise TestFailure(message)
 
 
+def wait_until(condition, timeout, message, poll=0.1):
+    """Polls condition() until it is true; fails with message after timeout s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        check(time.monotonic() < deadline, message() if callable(message) else message)
+        time.sleep(poll)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

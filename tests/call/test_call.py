@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from calltest import (FakePeer, Peer, have_element, Server, check, check_media, free_port, main, remote, test)
+from calltest import (FakePeer, Peer, have_element, wait_until, Server, check, check_media, free_port, main, remote, test)
 
 
 @test
@@ -135,10 +135,7 @@ def test_full_room(cleanup):
     cleanup.append(server)
     first = Peer(server.url, "small", "first", "--duration", "8")
     cleanup.append(first)
-    deadline = time.monotonic() + 10
-    while server.health()["peers"] < 1:
-        check(time.monotonic() < deadline, "the first peer never joined")
-        time.sleep(0.1)
+    wait_until(lambda: server.health()["peers"] >= 1, 10, "the first peer never joined")
     second = Peer(server.url, "small", "second", timeout=20)
     cleanup.append(second)
     code, s = second.wait()
@@ -161,10 +158,8 @@ def test_glare(cleanup):
     time.sleep(0.3)
     bob = Peer(server.url, "glare", "bob", "--duration", "9.5")
     cleanup.append(bob)
-    deadline = time.monotonic() + 10
-    while "first video frame" not in alice.stderr() or "first video frame" not in bob.stderr():
-        check(time.monotonic() < deadline, "no media before the restart")
-        time.sleep(0.1)
+    wait_until(lambda: "first video frame" in alice.stderr() and "first video frame" in bob.stderr(), 10,
+               "no media before the restart")
     time.sleep(0.5)
     # Both at once, so that each has its own offer out when the other's comes.
     alice.signal(signal.SIGUSR1)
@@ -229,16 +224,10 @@ def test_hung_server(cleanup):
     time.sleep(0.3)
     b = Peer(server.url, "hung", "b", "--duration", "44.5", timeout=70)
     cleanup.append(b)
-    deadline = time.monotonic() + 10
-    while "first video frame" not in a.stderr():
-        check(time.monotonic() < deadline, "no media before the server hung")
-        time.sleep(0.2)
+    wait_until(lambda: "first video frame" in a.stderr(), 10, "no media before the server hung", poll=0.2)
     server.proc.send_signal(signal.SIGSTOP)
     stopped = time.monotonic()
-    deadline = stopped + 32
-    while "stopped answering" not in a.stderr():
-        check(time.monotonic() < deadline, "a did not notice the hung server within 32 s")
-        time.sleep(0.5)
+    wait_until(lambda: "stopped answering" in a.stderr(), 32, "a did not notice the hung server within 32 s", poll=0.5)
     noticed = time.monotonic() - stopped
     server.proc.send_signal(signal.SIGCONT)
     for me, other in ((b, "a"), (a, "b")):
@@ -266,10 +255,7 @@ def test_server_restart(cleanup):
     time.sleep(4)
     server = Server(port=port)
     cleanup.append(server)
-    deadline = time.monotonic() + 8
-    while server.health()["peers"] < 2:
-        check(time.monotonic() < deadline, f"the peers did not rejoin: {server.health()}")
-        time.sleep(0.2)
+    wait_until(lambda: server.health()["peers"] >= 2, 8, lambda: f"the peers did not rejoin: {server.health()}", poll=0.2)
     for me, other in ((a, "b"), (b, "a")):
         code, s = me.wait()
         check(code == 0, f"{me.name} exited with {code}: {s}")
