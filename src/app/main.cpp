@@ -1,162 +1,58 @@
 // palaver: the call client. With --headless it runs the call engine with no
-// window (docs/headless.md); otherwise it opens the GTK window.
-#include "call_options.h"
-#include "gref.h"
+// window (docs/headless.md); otherwise it opens the GTK window, or runs
+// headless with real audio output when there is no display.
+#include "command_line.h"
 #include "headless.h"
+
+#ifdef PALAVER_HAVE_GUI
+#include "application.h"
+#endif
 
 #include <gst/gst.h>
 
-#include <cstdio>
 #include <string>
+#include <vector>
 
 using namespace palaver;
 
 namespace {
 
-struct Args {
-    gboolean headless = FALSE;
-    char* server = nullptr;
-    char* room = nullptr;
-    char* peer = nullptr;
-    char* token = nullptr;
-    char* videoSource = nullptr;
-    char* audioSource = nullptr;
-    char* videoCodec = nullptr;
-    int width = 640, height = 480, framerate = 30, bitrate = 1000, latency = 50;
-    gboolean noAudioProcessing = FALSE;
-    gboolean realSinks = FALSE;
-    double duration = 0;
-    gint64 exitAfterFrames = 0;
-    int expectPeers = 1;
-    char* sendChat = nullptr;
-    double statsInterval = 5;
-    char* stun = nullptr;
-    char** iceAddresses = nullptr;
-    gboolean latencyProbe = FALSE;
-
-    ~Args()
-    {
-        for (char* s : { server, room, peer, token, videoSource, audioSource, videoCodec, sendChat, stun })
-            g_free(s);
-        g_strfreev(iceAddresses);
-    }
-};
-
-int usageError(const std::string& message)
+bool haveDisplay()
 {
-    g_printerr("palaver: %s\nRun 'palaver --help' for the options.\n", message.c_str());
-    return app::kExitUsage;
+    return g_getenv("DISPLAY") || g_getenv("WAYLAND_DISPLAY");
 }
 
 } // namespace
 
 int main(int argc, char** argv)
 {
-    Args a;
-    GOptionEntry entries[] = {
-        { "headless", 0, 0, G_OPTION_ARG_NONE, &a.headless, "Run without a window (tests, bots, benchmarks)", nullptr },
-        { "server", 's', 0, G_OPTION_ARG_STRING, &a.server, "Signaling server (default ws://127.0.0.1:8080/ws)", "URL" },
-        { "room", 'r', 0, G_OPTION_ARG_STRING, &a.room, "Room to join", "ROOM" },
-        { "peer", 'p', 0, G_OPTION_ARG_STRING, &a.peer, "Your peer id (default: the server picks one)", "NAME" },
-        { "token", 0, 0, G_OPTION_ARG_STRING, &a.token, "Join token (HS256 JWT) for servers that require one", "JWT" },
-        { "video-source", 0, 0, G_OPTION_ARG_STRING, &a.videoSource,
-            "gst-launch description of the video source, or 'none' (default: camera, else a test pattern)", "DESC" },
-        { "audio-source", 0, 0, G_OPTION_ARG_STRING, &a.audioSource,
-            "gst-launch description of the audio source, or 'none' (default: microphone, else a test tone)", "DESC" },
-        { "video-codec", 0, 0, G_OPTION_ARG_STRING, &a.videoCodec, "Preferred video codec: vp8 (default) or h264", "CODEC" },
-        { "width", 0, 0, G_OPTION_ARG_INT, &a.width, "Video width (default 640)", "PX" },
-        { "height", 0, 0, G_OPTION_ARG_INT, &a.height, "Video height (default 480)", "PX" },
-        { "framerate", 0, 0, G_OPTION_ARG_INT, &a.framerate, "Frames per second (default 30)", "FPS" },
-        { "bitrate", 0, 0, G_OPTION_ARG_INT, &a.bitrate, "Video bitrate in kbit/s (default 1000)", "KBPS" },
-        { "latency", 0, 0, G_OPTION_ARG_INT, &a.latency, "Receive jitterbuffer latency in ms (default 50)", "MS" },
-        { "no-audio-processing", 0, 0, G_OPTION_ARG_NONE, &a.noAudioProcessing,
-            "No echo cancellation, noise suppression or gain control on the microphone", nullptr },
-        { "real-sinks", 0, 0, G_OPTION_ARG_NONE, &a.realSinks, "Headless: play audio and video on real devices", nullptr },
-        { "duration", 0, 0, G_OPTION_ARG_DOUBLE, &a.duration, "Headless: leave after this many seconds", "S" },
-        { "exit-after-frames", 0, 0, G_OPTION_ARG_INT64, &a.exitAfterFrames,
-            "Headless: leave once --expect-peers peers each sent us N decoded video frames", "N" },
-        { "expect-peers", 0, 0, G_OPTION_ARG_INT, &a.expectPeers, "With --exit-after-frames (default 1)", "K" },
-        { "send-chat", 0, 0, G_OPTION_ARG_STRING, &a.sendChat, "Send TEXT once on each peer's chat channel", "TEXT" },
-        { "stats-interval", 0, 0, G_OPTION_ARG_DOUBLE, &a.statsInterval, "Headless: seconds between stats lines on stderr (0: off)", "S" },
-        { "latency-probe", 0, 0, G_OPTION_ARG_NONE, &a.latencyProbe,
-            "Paint the capture time into sent frames and measure capture-to-decode latency of received ones", nullptr },
-        { "ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.iceAddresses,
-            "Use only this local address for ICE (repeatable; default: every interface)", "ADDR" },
-        { "stun", 0, 0, G_OPTION_ARG_STRING, &a.stun, "A STUN server (stun://HOST:PORT) besides the server's", "URL" },
-        {},
-    };
-    GUnique<GOptionContext> context(g_option_context_new("- Palaver video calls"));
-    g_option_context_add_main_entries(context.get(), entries, nullptr);
-    g_option_context_add_group(context.get(), gst_init_get_option_group());
-    GUnique<GError> error;
-    if (!g_option_context_parse(context.get(), &argc, &argv, error.outPtr()))
-        return usageError(errorMessage(error));
-    gst_init(&argc, &argv);
+    std::vector<std::string> args(argv, argv + argc);
+    app::CommandLine options;
+    std::string error;
+    // Parsed here in every mode, so a bad option fails before any window;
+    // the GTK application parses again per window (its second instances
+    // send their argv to the first).
+    if (!app::parseCommandLine(args, options, error, true)) {
+        g_printerr("palaver: %s\nRun 'palaver --help' for the options.\n", error.c_str());
+        return app::kExitUsage;
+    }
+    gst_init(nullptr, nullptr);
 
-    engine::CallOptions call;
-    if (a.server)
-        call.serverUrl = a.server;
-    if (!a.room || !*a.room)
-        return usageError("--room is required");
-    call.room = a.room;
-    if (!protocol::isValidId(call.room))
-        return usageError("room names are 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
-    if (a.peer) {
-        call.peer = a.peer;
-        if (!protocol::isValidId(call.peer))
-            return usageError("peer names are 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'");
+    if (!options.headless) {
+#ifdef PALAVER_HAVE_GUI
+        if (haveDisplay())
+            return gui::runApplication(argc, argv);
+        g_printerr("palaver: no display (DISPLAY and WAYLAND_DISPLAY are unset): running the call headless, "
+                   "with real audio output and live stats\n");
+#else
+        g_printerr("palaver: built without the GTK window: running the call headless, with real audio output\n");
+#endif
+        if (!options.roomGiven) {
+            g_printerr("palaver: without a window --room is required\n");
+            return app::kExitUsage;
+        }
+        options.realSinks = true;
     }
-    if (a.token)
-        call.token = a.token;
-    if (a.videoSource)
-        call.media.videoSource = a.videoSource;
-    if (a.audioSource)
-        call.media.audioSource = a.audioSource;
-    if (a.videoCodec) {
-        auto codec = engine::videoCodecFromName(a.videoCodec);
-        if (!codec)
-            return usageError(std::string("unknown video codec '") + a.videoCodec + "' (vp8 or h264)");
-        call.media.videoCodec = *codec;
-    }
-    if (a.width < 16 || a.height < 16 || a.width > 7680 || a.height > 4320 || a.framerate < 1 || a.framerate > 120)
-        return usageError("--width, --height or --framerate out of range");
-    if (a.bitrate < 16 || a.bitrate > 100000)
-        return usageError("--bitrate must be between 16 and 100000 kbit/s");
-    if (a.latency < 0 || a.latency > 5000)
-        return usageError("--latency must be between 0 and 5000 ms");
-    call.media.width = a.width;
-    call.media.height = a.height;
-    call.media.framerate = a.framerate;
-    call.media.videoBitrateKbps = a.bitrate;
-    call.media.audioProcessing = !a.noAudioProcessing;
-    call.latencyMs = unsigned(a.latency);
-    if (a.stun)
-        call.stunServer = a.stun;
-    for (char** address = a.iceAddresses; address && *address; ++address) {
-        GRef<GInetAddress> parsed = adopt(g_inet_address_new_from_string(*address));
-        if (!parsed)
-            return usageError(std::string("--ice-address takes an IP address, not '") + *address + "'");
-        call.iceAddresses.emplace_back(*address);
-    }
-    call.media.stampFrames = a.latencyProbe;
-    call.measureLatency = a.latencyProbe;
-
-    app::HeadlessOptions headless;
-    if (a.duration < 0 || a.exitAfterFrames < 0 || a.expectPeers < 1)
-        return usageError("--duration, --exit-after-frames and --expect-peers must be positive");
-    headless.durationS = a.duration;
-    headless.exitAfterFrames = long(a.exitAfterFrames);
-    headless.expectPeers = a.expectPeers;
-    headless.statsIntervalS = a.statsInterval;
-    if (a.sendChat)
-        headless.sendChat = a.sendChat;
-
-    if (!a.headless) {
-        // The GTK window is issue 4; until it lands the engine runs headless
-        // with real audio and video output.
-        g_printerr("palaver: this build has no window yet; running headless with real audio and video output\n");
-        a.realSinks = TRUE;
-    }
-    call.fakeSinks = !a.realSinks;
-    return app::runHeadless(call, headless);
+    options.call.fakeSinks = !options.realSinks;
+    return app::runHeadless(options.call, options.headlessOptions);
 }

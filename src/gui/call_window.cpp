@@ -1,0 +1,777 @@
+#include "call_window.h"
+
+#include "messages.h"
+#include "paintable_sink.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace palaver::gui {
+
+namespace {
+
+// The log lines the gui tests wait for; also what a user's terminal shows.
+#define LOG(...) g_message(__VA_ARGS__)
+
+GtkWidget* object(GtkBuilder* builder, const char* id)
+{
+    GObject* o = gtk_builder_get_object(builder, id);
+    g_assert(o); // the .ui file is compiled in: a missing id is a bug here
+    return GTK_WIDGET(o);
+}
+
+std::string stateText(const std::string& state, bool& ok)
+{
+    ok = true;
+    if (state == "connected")
+        return "Connected";
+    if (state == "new" || state == "connecting")
+        return "Connecting…";
+    ok = false;
+    if (state == "disconnected")
+        return "Connection unstable…";
+    if (state == "failed")
+        return "Connection failed, retrying…";
+    if (state == "closed")
+        return "Closed";
+    return state;
+}
+
+std::string format(const char* fmt, double v)
+{
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, fmt, v);
+    return buffer;
+}
+
+std::string statsText(const engine::PeerSummary& p)
+{
+    std::string text;
+    const auto& s = p.stats;
+    if (p.media.width > 0)
+        text += std::to_string(p.media.width) + "×" + std::to_string(p.media.height);
+    else
+        text += "no video yet";
+    if (s.fpsIn)
+        text += format(" · %.0f fps", *s.fpsIn);
+    if (!p.media.videoCodec.empty())
+        text += " · " + p.media.videoCodec;
+    text += "\n↓ " + (s.bitrateInKbps ? format("%.0f kbit/s", *s.bitrateInKbps) : std::string("–"));
+    text += "   ↑ " + (s.bitrateOutKbps ? format("%.0f kbit/s", *s.bitrateOutKbps) : std::string("–"));
+    text += "\nlost " + (s.packetsLost ? std::to_string(*s.packetsLost) : std::string("–"));
+    text += " · rtt " + (s.rttMs ? format("%.1f ms", *s.rttMs) : std::string("–"));
+    if (s.jitterMs)
+        text += format(" · jitter %.0f ms", *s.jitterMs);
+    text += "\n" + (s.candidatePair.empty() ? std::string("ICE: no pair yet") : s.candidatePair);
+    return text;
+}
+
+// What a person reads for each way a call cannot go on.
+struct ErrorText {
+    const char* icon;
+    std::string title, description;
+    bool retry;
+};
+
+ErrorText errorText(const std::string& code, const std::string& message, const engine::CallOptions& call)
+{
+    if (code == "server-unreachable")
+        return { "network-offline-symbolic", "Can’t Reach the Server",
+            "Palaver could not connect to " + call.serverUrl + ". Check the address and that the server runs.\n\n" + message, true };
+    if (code == "room-full")
+        return { "system-users-symbolic", "The Room Is Full",
+            "Room “" + call.room + "” has no free place. Try again later or pick another room.", true };
+    if (code == "unauthorized")
+        return { "dialog-password-symbolic", "Not Allowed In",
+            "The server wants a valid token to join “" + call.room + "”: " + message, false };
+    if (code == "peer-id-taken")
+        return { "avatar-default-symbolic", "Name Taken",
+            "Someone in “" + call.room + "” already uses the name " + call.peer + ". Pick another one.", false };
+    if (code == "bad-pipeline" || code == "media-error")
+        return { "camera-disabled-symbolic", "Camera or Microphone Problem", message, true };
+    return { "dialog-error-symbolic", "The Call Ended", message, true };
+}
+
+} // namespace
+
+CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings* settings, std::function<void(CallWindow&)> closed)
+    : app_(app)
+    , options_(std::move(options))
+    , settings_(settings)
+    , closed_(std::move(closed))
+    , builder_(adopt(gtk_builder_new_from_resource("/org/palaver/Palaver/window.ui")))
+{
+    GtkBuilder* b = builder_.get();
+    window_ = GRef<GtkWidget>(object(b, "window"));
+    gtk_window_set_application(window(), app);
+    toasts_ = ADW_TOAST_OVERLAY(object(b, "toasts"));
+    stack_ = GTK_STACK(object(b, "stack"));
+    gridStack_ = GTK_STACK(object(b, "grid_stack"));
+    grid_ = GTK_FLOW_BOX(object(b, "grid"));
+    previewClamp_ = ADW_CLAMP(object(b, "preview_clamp"));
+    title_ = ADW_WINDOW_TITLE(object(b, "call_title"));
+    waitingPage_ = ADW_STATUS_PAGE(object(b, "waiting_page"));
+    errorPage_ = ADW_STATUS_PAGE(object(b, "error_page"));
+    retryButton_ = object(b, "retry_button");
+    chatFlap_ = ADW_FLAP(object(b, "chat_flap"));
+    chatList_ = GTK_LIST_BOX(object(b, "chat_list"));
+    chatScroll_ = object(b, "chat_scroll");
+    chatEntry_ = GTK_ENTRY(object(b, "chat_entry"));
+    serverRow_ = ADW_ENTRY_ROW(object(b, "server_row"));
+    roomRow_ = ADW_ENTRY_ROW(object(b, "room_row"));
+    nameRow_ = ADW_ENTRY_ROW(object(b, "name_row"));
+    muteButton_ = object(b, "mute_button");
+    cameraButton_ = object(b, "camera_button");
+
+    GActionEntry entries[] = {
+        { "join", &CallWindow::onJoinAction, nullptr, nullptr, nullptr, {} },
+        { "retry", &CallWindow::onRetryAction, nullptr, nullptr, nullptr, {} },
+        { "back", &CallWindow::onBackAction, nullptr, nullptr, nullptr, {} },
+        { "hang-up", &CallWindow::onHangUpAction, nullptr, nullptr, nullptr, {} },
+        { "mute", nullptr, nullptr, "false", &CallWindow::onMuteChange, {} },
+        { "camera-off", nullptr, nullptr, "false", &CallWindow::onCameraChange, {} },
+        { "chat", nullptr, nullptr, "false", &CallWindow::onChatChange, {} },
+        { "stats", nullptr, nullptr, "false", &CallWindow::onStatsChange, {} },
+        // What typing TEXT into the chat entry and pressing Enter does
+        // (scripts and the gui tests).
+        { "send-chat", &CallWindow::onSendChatAction, "s", nullptr, nullptr, {} },
+        { "screenshot", &CallWindow::onScreenshotAction, "s", nullptr, nullptr, {} },
+    };
+    g_action_map_add_action_entries(G_ACTION_MAP(window_.get()), entries, G_N_ELEMENTS(entries), this);
+
+    signals_.push_back(connectSignal(chatEntry_, "activate", this, &CallWindow::onChatActivate));
+    signals_.push_back(connectSignal(object(b, "chat_send"), "clicked", this, &CallWindow::onChatActivate));
+    signals_.push_back(connectSignal(window_.get(), "close-request", this, &CallWindow::onCloseRequest));
+    // Enter in any start field joins.
+    for (AdwEntryRow* row : { serverRow_, roomRow_, nameRow_ }) {
+        signals_.push_back(connectSignal(row, "entry-activated", this, &CallWindow::onEntryActivated));
+    }
+
+    if (settings_) {
+        gtk_window_set_default_size(window(), g_settings_get_int(settings_.get(), "window-width"),
+            g_settings_get_int(settings_.get(), "window-height"));
+    } else {
+        gtk_window_set_default_size(window(), 960, 640);
+    }
+    updateCallActions(false);
+    if (options_.roomGiven)
+        startCall();
+    else
+        showStart();
+}
+
+CallWindow::~CallWindow()
+{
+    *alive_ = false;
+    if (screenshotTimer_)
+        g_source_destroy(screenshotTimer_.get());
+    signals_.clear();
+    // The Call first: its pipeline holds the sinks that feed our tiles.
+    if (call_) {
+        relay_->window = nullptr;
+        call_->hangUp();
+        call_.reset();
+    }
+    tiles_.clear();
+    preview_.reset();
+    if (window_)
+        gtk_window_destroy(window());
+}
+
+void CallWindow::present()
+{
+    gtk_window_present(window());
+}
+
+GSimpleAction* CallWindow::action(const char* name) const
+{
+    return G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(window_.get()), name));
+}
+
+void CallWindow::updateCallActions(bool inCall)
+{
+    for (const char* name : { "hang-up", "mute", "camera-off", "chat", "stats", "send-chat" })
+        g_simple_action_set_enabled(action(name), inCall);
+}
+
+void CallWindow::toast(const std::string& text)
+{
+    LOG("toast: %s", text.c_str());
+    AdwToast* t = adw_toast_new(text.c_str());
+    adw_toast_set_timeout(t, 4);
+    adw_toast_overlay_add_toast(toasts_, t); // takes the floating reference
+}
+
+// ---- views --------------------------------------------------------------------
+
+void CallWindow::showStart()
+{
+    updateCallActions(false);
+    const engine::CallOptions& c = options_.call;
+    auto value = [this](const char* key, const std::string& fallback) {
+        if (!settings_)
+            return fallback;
+        GUnique<char> v(g_settings_get_string(settings_.get(), key));
+        return std::string(v.get());
+    };
+    // The command line's values win over the remembered ones.
+    gtk_editable_set_text(GTK_EDITABLE(serverRow_), c.serverUrl != engine::CallOptions {}.serverUrl ? c.serverUrl.c_str()
+                                                                                                      : value("server-url", c.serverUrl).c_str());
+    gtk_editable_set_text(GTK_EDITABLE(roomRow_), value("room", "demo").c_str());
+    gtk_editable_set_text(GTK_EDITABLE(nameRow_), !c.peer.empty() ? c.peer.c_str() : value("display-name", "").c_str());
+    gtk_stack_set_visible_child_name(stack_, "start");
+    gtk_window_set_title(window(), "Palaver");
+    gtk_widget_grab_focus(GTK_WIDGET(roomRow_));
+    LOG("view: start");
+}
+
+void CallWindow::joinFromStartView()
+{
+    std::string server = gtk_editable_get_text(GTK_EDITABLE(serverRow_));
+    std::string room = gtk_editable_get_text(GTK_EDITABLE(roomRow_));
+    std::string name = gtk_editable_get_text(GTK_EDITABLE(nameRow_));
+    bool ok = true;
+    auto mark = [&ok](AdwEntryRow* row, bool valid) {
+        if (valid) {
+            gtk_widget_remove_css_class(GTK_WIDGET(row), "error");
+        } else {
+            gtk_widget_add_css_class(GTK_WIDGET(row), "error");
+            if (ok)
+                gtk_widget_grab_focus(GTK_WIDGET(row));
+            ok = false;
+        }
+    };
+    bool serverOk = g_str_has_prefix(server.c_str(), "ws://") || g_str_has_prefix(server.c_str(), "wss://");
+    if (serverOk) {
+        GRef<GUri> uri = adopt(g_uri_parse(server.c_str(), G_URI_FLAGS_NONE, nullptr));
+        serverOk = uri && g_uri_get_host(uri.get()) && *g_uri_get_host(uri.get());
+    }
+    mark(serverRow_, serverOk);
+    mark(roomRow_, protocol::isValidId(room));
+    mark(nameRow_, name.empty() || protocol::isValidId(name));
+    if (!ok) {
+        toast(!serverOk ? "The server address starts with ws:// or wss://"
+                        : "Names are letters, digits, “.”, “_” and “-” (at most 64)");
+        return;
+    }
+    if (settings_) {
+        g_settings_set_string(settings_.get(), "server-url", server.c_str());
+        g_settings_set_string(settings_.get(), "room", room.c_str());
+        g_settings_set_string(settings_.get(), "display-name", name.c_str());
+    }
+    options_.call.serverUrl = server;
+    options_.call.room = room;
+    options_.call.peer = name;
+    startCall();
+}
+
+void CallWindow::showCall()
+{
+    gtk_stack_set_visible_child_name(stack_, "call");
+    gtk_stack_set_visible_child_name(gridStack_, tiles_.empty() ? "waiting" : "grid");
+    updateCallActions(true);
+    updateTitle();
+}
+
+void CallWindow::showError(const std::string& code, const std::string& message)
+{
+    ErrorText text = errorText(code, message, options_.call);
+    adw_status_page_set_icon_name(errorPage_, text.icon);
+    adw_status_page_set_title(errorPage_, text.title.c_str());
+    adw_status_page_set_description(errorPage_, text.description.c_str());
+    gtk_widget_set_visible(retryButton_, text.retry);
+    updateCallActions(false);
+    gtk_stack_set_visible_child_name(stack_, "error");
+    gtk_widget_grab_focus(text.retry ? retryButton_ : object(builder_.get(), "back_button"));
+    LOG("error: %s: %s", code.c_str(), text.title.c_str());
+}
+
+void CallWindow::updateTitle()
+{
+    const std::string& room = options_.call.room;
+    gtk_window_set_title(window(), ("Palaver – " + room).c_str());
+    adw_window_title_set_title(title_, room.c_str());
+    std::string subtitle;
+    if (!call_ || !call_->isJoined())
+        subtitle = signalingLost_ ? "Server lost, reconnecting…" : "Connecting to the server…";
+    else if (tiles_.empty())
+        subtitle = "You are " + call_->peerId();
+    else
+        subtitle = "You are " + call_->peerId() + " · " + std::to_string(tiles_.size() + 1) + " in the call";
+    adw_window_title_set_subtitle(title_, subtitle.c_str());
+    std::string waiting = "Others join with room “" + room + "” on " + options_.call.serverUrl + ".";
+    adw_status_page_set_description(waitingPage_, waiting.c_str());
+}
+
+// ---- the call -------------------------------------------------------------------
+
+void CallWindow::startCall()
+{
+    if (call_)
+        endCall();
+    tiles_.clear();
+    loggedState_.clear();
+    sawVideo_.clear();
+    preview_.reset();
+    signalingLost_ = false;
+    muted_ = cameraOff_ = false;
+    g_simple_action_set_state(action("mute"), g_variant_new_boolean(FALSE));
+    g_simple_action_set_state(action("camera-off"), g_variant_new_boolean(FALSE));
+
+    engine::CallOptions callOptions = options_.call;
+    callOptions.fakeSinks = false;
+    if (settings_ && options_.call.media.videoSource.empty() && !g_settings_get_boolean(settings_.get(), "audio-processing"))
+        callOptions.media.audioProcessing = false;
+    relay_ = std::make_unique<Relay>();
+    relay_->window = this;
+    call_ = std::make_unique<engine::Call>(callOptions, *relay_);
+    showCall();
+    LOG("joining room %s on %s", callOptions.room.c_str(), callOptions.serverUrl.c_str());
+    std::string error;
+    if (!call_->start(error)) {
+        endCall();
+        showError("bad-pipeline", error);
+        return;
+    }
+    LOG("video: %s", call_->media().videoDescription().c_str());
+    LOG("audio: %s", call_->media().audioDescription().c_str());
+    if (call_->media().videoDescription().find("no camera") != std::string::npos)
+        toast("No camera found: sending a test pattern");
+    else if (call_->media().audioDescription().find("no microphone") != std::string::npos)
+        toast("No microphone found: sending a test tone");
+    buildPreview();
+}
+
+void CallWindow::buildPreview()
+{
+    GRef<GstPad> tee = call_->media().requestPreviewPad();
+    if (!tee)
+        return; // receive only: no preview
+    GRef<GdkPaintable> paintable;
+    std::string error;
+    GstElement* sink = makePaintableSink(paintable, true, error);
+    if (!sink) {
+        g_warning("no local preview: %s", error.c_str());
+        call_->media().releasePad(tee.get());
+        return;
+    }
+    // The preview must never hold the tee back: the encoders are behind it.
+    GstElement* queue = gst_element_factory_make("queue", nullptr);
+    g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
+    GstBin* pipeline = GST_BIN(call_->pipeline());
+    gst_bin_add_many(pipeline, queue, sink, nullptr);
+    gst_element_link(queue, sink);
+    GRef<GstPad> queueSink = adopt(gst_element_get_static_pad(queue, "sink"));
+    gst_pad_link(tee.get(), queueSink.get());
+    gst_element_sync_state_with_parent(sink);
+    gst_element_sync_state_with_parent(queue);
+
+    preview_ = std::make_unique<PeerTile>("You", true);
+    preview_->setPaintable(paintable.get());
+    adw_clamp_set_child(previewClamp_, preview_->widget());
+}
+
+void CallWindow::endCall()
+{
+    if (!call_)
+        return;
+    relay_->window = nullptr;
+    call_->hangUp();
+    // The Call goes a moment later, once the byes and the leave are on the
+    // wire; never from inside one of its own callbacks.
+    struct Ending {
+        std::unique_ptr<Relay> relay;
+        std::unique_ptr<engine::Call> call;
+        ~Ending() { call.reset(); } // before its observer
+    };
+    g_timeout_add_full(G_PRIORITY_DEFAULT, 250, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; },
+        new Ending { std::move(relay_), std::move(call_) }, [](gpointer data) { delete static_cast<Ending*>(data); });
+    tiles_.clear();
+    preview_.reset();
+    gtk_stack_set_visible_child_name(gridStack_, "waiting");
+}
+
+void CallWindow::close()
+{
+    if (closing_)
+        return;
+    closing_ = true;
+    LOG("closing the window");
+    if (settings_ && !gtk_window_is_maximized(window())) {
+        int width = 0, height = 0;
+        gtk_window_get_default_size(window(), &width, &height);
+        g_settings_set_int(settings_.get(), "window-width", width);
+        g_settings_set_int(settings_.get(), "window-height", height);
+    }
+    endCall();
+    gtk_widget_set_visible(window_.get(), FALSE);
+    // After the Call's own 250 ms: the application drops us then.
+    std::weak_ptr<bool> alive = alive_;
+    struct Closing {
+        CallWindow* self;
+        std::weak_ptr<bool> alive;
+    };
+    g_timeout_add_full(G_PRIORITY_DEFAULT, 300, [](gpointer data) -> gboolean {
+        auto* c = static_cast<Closing*>(data);
+        if (auto token = c->alive.lock(); token && *token)
+            c->self->closed_(*c->self);
+        return G_SOURCE_REMOVE; }, new Closing { this, alive }, [](gpointer data) { delete static_cast<Closing*>(data); });
+}
+
+gboolean CallWindow::onCloseRequest(GtkWindow*)
+{
+    close();
+    return TRUE; // we destroy it ourselves, after the hang-up
+}
+
+// ---- engine::CallObserver -------------------------------------------------------
+
+void CallWindow::joined(const std::string& room, const std::string& peer)
+{
+    LOG("joined room %s as %s", room.c_str(), peer.c_str());
+    signalingLost_ = false;
+    updateTitle();
+}
+
+void CallWindow::signalingChanged(bool connected, const std::string& detail)
+{
+    if (!connected && !signalingLost_) {
+        signalingLost_ = true;
+        LOG("server lost: %s", detail.c_str());
+        toast("Lost the server; calls go on, reconnecting…");
+    } else if (connected && signalingLost_) {
+        LOG("server back: %s", detail.c_str());
+    }
+    updateTitle();
+}
+
+PeerTile& CallWindow::tile(const std::string& peer)
+{
+    auto it = tiles_.find(peer);
+    if (it != tiles_.end())
+        return *it->second;
+    auto t = std::make_unique<PeerTile>(peer, false);
+    t->showStats(showStats_);
+    t->setState("Connecting…", true);
+    gtk_flow_box_append(grid_, t->widget());
+    PeerTile& ref = *t;
+    tiles_[peer] = std::move(t);
+    gtk_stack_set_visible_child_name(gridStack_, "grid");
+    LOG("tile added: %s", peer.c_str());
+    updateTitle();
+    return ref;
+}
+
+void CallWindow::removeTile(const std::string& peer)
+{
+    if (tiles_.erase(peer)) {
+        LOG("tile removed: %s", peer.c_str());
+        loggedState_.erase(peer);
+        sawVideo_.erase(peer);
+    }
+    if (tiles_.empty())
+        gtk_stack_set_visible_child_name(gridStack_, "waiting");
+    updateTitle();
+}
+
+void CallWindow::peerAdded(const std::string& peer)
+{
+    bool fresh = !tiles_.count(peer);
+    tile(peer);
+    if (fresh)
+        toast(peer + " joined");
+}
+
+void CallWindow::peerRemoved(const std::string& peer, const std::string& reason)
+{
+    removeTile(peer);
+    toast(reason == "failed" ? "Lost the connection to " + peer : peer + " left");
+}
+
+void CallWindow::peerUpdated(const engine::PeerSummary& peer)
+{
+    if (!peer.present)
+        return;
+    PeerTile& t = tile(peer.id);
+    bool ok = true;
+    std::string state = stateText(peer.connectionState, ok);
+    t.setState(state, ok);
+    t.setStats(statsText(peer));
+    if (loggedState_[peer.id] != peer.connectionState) {
+        loggedState_[peer.id] = peer.connectionState;
+        LOG("peer %s: %s (ice %s)", peer.id.c_str(), peer.connectionState.c_str(), peer.iceState.c_str());
+    }
+    if (peer.media.videoFrames > 0 && !sawVideo_[peer.id]) {
+        sawVideo_[peer.id] = true;
+        LOG("peer %s: video %dx%d %s", peer.id.c_str(), peer.media.width, peer.media.height, peer.media.videoCodec.c_str());
+        scheduleScreenshot();
+    }
+}
+
+void CallWindow::chatOpened(const std::string& peer)
+{
+    LOG("chat open with %s", peer.c_str());
+}
+
+void CallWindow::chatReceived(const std::string& peer, const std::string& text)
+{
+    appendChat(peer, text, false);
+    if (!adw_flap_get_reveal_flap(chatFlap_))
+        toast(peer + ": " + text);
+}
+
+void CallWindow::fatal(const std::string& code, const std::string& message)
+{
+    // From inside the Call: it goes on a later turn of the loop.
+    endCall();
+    showError(code, message);
+}
+
+GstElement* CallWindow::makeVideoSink(const std::string& peer)
+{
+    GRef<GdkPaintable> paintable;
+    std::string error;
+    GstElement* sink = makePaintableSink(paintable, false, error);
+    if (!sink) {
+        g_warning("no video sink for %s: %s", peer.c_str(), error.c_str());
+        return nullptr;
+    }
+    tile(peer).setPaintable(paintable.get());
+    return sink;
+}
+
+// ---- chat -----------------------------------------------------------------------
+
+void CallWindow::appendChat(const std::string& sender, const std::string& text, bool own)
+{
+    LOG(own ? "chat sent: %s" : "chat from %s: %s", own ? text.c_str() : sender.c_str(), text.c_str());
+    GtkWidget* row = gtk_box_new(GTK_ORIENTATION_VERTICAL, 2);
+    gtk_widget_add_css_class(row, "chat-message");
+    gtk_widget_set_margin_start(row, 10);
+    gtk_widget_set_margin_end(row, 10);
+    gtk_widget_set_margin_top(row, 6);
+    gtk_widget_set_margin_bottom(row, 6);
+    GtkWidget* header = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    GtkWidget* who = gtk_label_new(own ? "You" : sender.c_str());
+    gtk_widget_add_css_class(who, "sender");
+    gtk_box_append(GTK_BOX(header), who);
+    GRef<GDateTime> now = adopt(g_date_time_new_now_local());
+    GUnique<char> time(g_date_time_format(now.get(), "%H:%M"));
+    GtkWidget* when = gtk_label_new(time.get());
+    gtk_widget_add_css_class(when, "time");
+    gtk_widget_add_css_class(when, "dim-label");
+    gtk_box_append(GTK_BOX(header), when);
+    gtk_box_append(GTK_BOX(row), header);
+    GtkWidget* body = gtk_label_new(text.c_str());
+    gtk_label_set_wrap(GTK_LABEL(body), TRUE);
+    gtk_label_set_wrap_mode(GTK_LABEL(body), PANGO_WRAP_WORD_CHAR);
+    gtk_label_set_xalign(GTK_LABEL(body), 0);
+    gtk_label_set_selectable(GTK_LABEL(body), TRUE);
+    gtk_box_append(GTK_BOX(row), body);
+    gtk_list_box_append(chatList_, row);
+    // Keep the newest message in view.
+    GtkAdjustment* adj = gtk_scrolled_window_get_vadjustment(GTK_SCROLLED_WINDOW(chatScroll_));
+    gtk_adjustment_set_value(adj, gtk_adjustment_get_upper(adj));
+}
+
+void CallWindow::sendChat(const std::string& text)
+{
+    if (text.empty() || !call_)
+        return;
+    int sent = call_->sendChat(text);
+    if (sent == 0) {
+        // Nothing is lost: the text stays in the entry for later.
+        gtk_editable_set_text(GTK_EDITABLE(chatEntry_), text.c_str());
+        toast("Nobody to send it to yet: no chat is open");
+        LOG("chat not sent (no open channel): %s", text.c_str());
+        return;
+    }
+    gtk_editable_set_text(GTK_EDITABLE(chatEntry_), "");
+    appendChat("", text, true);
+}
+
+void CallWindow::onChatActivate(GtkWidget*)
+{
+    sendChat(gtk_editable_get_text(GTK_EDITABLE(chatEntry_)));
+}
+
+// ---- controls -------------------------------------------------------------------
+
+void CallWindow::setMuted(bool muted)
+{
+    muted_ = muted;
+    if (call_)
+        call_->media().setAudioMuted(muted);
+    gtk_button_set_icon_name(GTK_BUTTON(muteButton_), muted ? "microphone-sensitivity-muted-symbolic" : "audio-input-microphone-symbolic");
+    const char* text = muted ? "Unmute Microphone (Ctrl+D)" : "Mute Microphone (Ctrl+D)";
+    gtk_widget_set_tooltip_text(muteButton_, text);
+    gtk_accessible_update_property(GTK_ACCESSIBLE(muteButton_), GTK_ACCESSIBLE_PROPERTY_LABEL,
+        muted ? "Unmute microphone" : "Mute microphone", -1);
+    LOG("microphone %s", muted ? "muted" : "on");
+}
+
+void CallWindow::setCameraOff(bool off)
+{
+    cameraOff_ = off;
+    if (call_)
+        call_->media().setVideoBlanked(off);
+    if (preview_)
+        preview_->setVideoOff(off);
+    gtk_button_set_icon_name(GTK_BUTTON(cameraButton_), off ? "camera-disabled-symbolic" : "camera-web-symbolic");
+    gtk_widget_set_tooltip_text(cameraButton_, off ? "Turn Camera On (Ctrl+E)" : "Turn Camera Off (Ctrl+E)");
+    gtk_accessible_update_property(GTK_ACCESSIBLE(cameraButton_), GTK_ACCESSIBLE_PROPERTY_LABEL,
+        off ? "Turn camera on" : "Turn camera off", -1);
+    LOG("camera %s", off ? "off" : "on");
+}
+
+void CallWindow::onJoinAction(GSimpleAction*, GVariant*, gpointer self)
+{
+    static_cast<CallWindow*>(self)->joinFromStartView();
+}
+
+void CallWindow::onRetryAction(GSimpleAction*, GVariant*, gpointer self)
+{
+    static_cast<CallWindow*>(self)->startCall();
+}
+
+void CallWindow::onBackAction(GSimpleAction*, GVariant*, gpointer self)
+{
+    static_cast<CallWindow*>(self)->showStart();
+}
+
+void CallWindow::onHangUpAction(GSimpleAction*, GVariant*, gpointer data)
+{
+    auto* self = static_cast<CallWindow*>(data);
+    LOG("hanging up");
+    self->endCall();
+    self->showStart();
+}
+
+void CallWindow::onMuteChange(GSimpleAction* action, GVariant* value, gpointer self)
+{
+    g_simple_action_set_state(action, value);
+    static_cast<CallWindow*>(self)->setMuted(g_variant_get_boolean(value));
+}
+
+void CallWindow::onCameraChange(GSimpleAction* action, GVariant* value, gpointer self)
+{
+    g_simple_action_set_state(action, value);
+    static_cast<CallWindow*>(self)->setCameraOff(g_variant_get_boolean(value));
+}
+
+void CallWindow::onChatChange(GSimpleAction* action, GVariant* value, gpointer data)
+{
+    auto* self = static_cast<CallWindow*>(data);
+    g_simple_action_set_state(action, value);
+    bool show = g_variant_get_boolean(value);
+    adw_flap_set_reveal_flap(self->chatFlap_, show);
+    if (show)
+        gtk_widget_grab_focus(GTK_WIDGET(self->chatEntry_));
+}
+
+void CallWindow::onStatsChange(GSimpleAction* action, GVariant* value, gpointer data)
+{
+    auto* self = static_cast<CallWindow*>(data);
+    g_simple_action_set_state(action, value);
+    self->showStats_ = g_variant_get_boolean(value);
+    for (auto& [id, t] : self->tiles_)
+        t->showStats(self->showStats_);
+}
+
+void CallWindow::onSendChatAction(GSimpleAction*, GVariant* value, gpointer data)
+{
+    auto* self = static_cast<CallWindow*>(data);
+    gtk_editable_set_text(GTK_EDITABLE(self->chatEntry_), g_variant_get_string(value, nullptr));
+    self->onChatActivate(nullptr);
+}
+
+void CallWindow::onScreenshotAction(GSimpleAction*, GVariant* value, gpointer data)
+{
+    static_cast<CallWindow*>(data)->requestScreenshot(g_variant_get_string(value, nullptr));
+}
+
+// ---- screenshots ----------------------------------------------------------------
+
+// GTK keeps a widget's render node only between a paint and the next
+// invalidation, and video invalidates all the time: take the picture right
+// after a paint.
+void CallWindow::requestScreenshot(const std::string& path)
+{
+    pendingScreenshots_.push_back(path);
+    if (afterPaint_)
+        return;
+    GdkFrameClock* clock = gtk_widget_get_frame_clock(window_.get());
+    if (!clock) {
+        g_warning("screenshot %s: the window is not on screen", path.c_str());
+        pendingScreenshots_.clear();
+        return;
+    }
+    afterPaint_ = connectSignal(clock, "after-paint", this, &CallWindow::onAfterPaint);
+    gtk_widget_queue_draw(window_.get());
+}
+
+void CallWindow::onAfterPaint(GdkFrameClock*)
+{
+    std::vector<std::string> paths;
+    std::string error;
+    for (const std::string& path : pendingScreenshots_) {
+        if (!screenshot(path, error)) {
+            if (++screenshotAttempts_ < 100) {
+                paths.push_back(path); // not drawn this time: the next paint
+                continue;
+            }
+            g_warning("screenshot %s: %s", path.c_str(), error.c_str());
+        }
+    }
+    pendingScreenshots_ = std::move(paths);
+    if (pendingScreenshots_.empty()) {
+        screenshotAttempts_ = 0;
+        afterPaint_.disconnect(); // GObject allows it inside the emission
+    } else {
+        gtk_widget_queue_draw(window_.get());
+    }
+}
+
+bool CallWindow::screenshot(const std::string& path, std::string& error)
+{
+    GtkWidget* w = window_.get();
+    int width = gtk_widget_get_width(w), height = gtk_widget_get_height(w);
+    GskRenderer* renderer = gtk_native_get_renderer(GTK_NATIVE(w));
+    if (!renderer || width <= 0 || height <= 0) {
+        error = "the window is not on screen";
+        return false;
+    }
+    GRef<GdkPaintable> paintable = adopt(gtk_widget_paintable_new(w));
+    GtkSnapshot* snapshot = gtk_snapshot_new();
+    gdk_paintable_snapshot(paintable.get(), GDK_SNAPSHOT(snapshot), width, height);
+    GskRenderNode* node = gtk_snapshot_free_to_node(snapshot);
+    if (!node) {
+        error = "nothing drawn yet";
+        return false;
+    }
+    graphene_rect_t area = GRAPHENE_RECT_INIT(0, 0, float(width), float(height));
+    GRef<GdkTexture> texture = adopt(gsk_renderer_render_texture(renderer, node, &area));
+    gsk_render_node_unref(node);
+    if (!texture || !gdk_texture_save_to_png(texture.get(), path.c_str())) {
+        error = "cannot write " + path;
+        return false;
+    }
+    LOG("screenshot: %s (%dx%d)", path.c_str(), width, height);
+    return true;
+}
+
+void CallWindow::scheduleScreenshot()
+{
+    if (options_.screenshot.empty() || screenshotTaken_ || screenshotTimer_)
+        return;
+    screenshotTimer_ = adopt(g_timeout_source_new(guint(options_.screenshotDelayS * 1000)));
+    g_source_set_callback(screenshotTimer_.get(), [](gpointer data) -> gboolean {
+        auto* self = static_cast<CallWindow*>(data);
+        self->screenshotTimer_ = nullptr;
+        self->screenshotTaken_ = true;
+        self->requestScreenshot(self->options_.screenshot);
+        return G_SOURCE_REMOVE; }, this, nullptr);
+    g_source_attach(screenshotTimer_.get(), nullptr);
+}
+
+} // namespace palaver::gui
