@@ -3,6 +3,7 @@
 #include "messages.h"
 #include "paintable_sink.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -107,7 +108,7 @@ CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings*
     toasts_ = ADW_TOAST_OVERLAY(object(b, "toasts"));
     stack_ = GTK_STACK(object(b, "stack"));
     gridStack_ = GTK_STACK(object(b, "grid_stack"));
-    grid_ = GTK_FLOW_BOX(object(b, "grid"));
+    grid_ = GTK_GRID(object(b, "grid"));
     previewClamp_ = ADW_CLAMP(object(b, "preview_clamp"));
     title_ = ADW_WINDOW_TITLE(object(b, "call_title"));
     waitingPage_ = ADW_STATUS_PAGE(object(b, "waiting_page"));
@@ -142,6 +143,8 @@ CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings*
     signals_.push_back(connectSignal(chatEntry_, "activate", this, &CallWindow::onChatActivate));
     signals_.push_back(connectSignal(object(b, "chat_send"), "clicked", this, &CallWindow::onChatActivate));
     signals_.push_back(connectSignal(window_.get(), "close-request", this, &CallWindow::onCloseRequest));
+    for (const char* property : { "notify::default-width", "notify::maximized", "notify::fullscreened" })
+        signals_.push_back(connectSignal(window_.get(), property, this, &CallWindow::onWidthChanged));
     // Enter in any start field joins.
     for (AdwEntryRow* row : { serverRow_, roomRow_, nameRow_ }) {
         signals_.push_back(connectSignal(row, "entry-activated", this, &CallWindow::onEntryActivated));
@@ -424,6 +427,36 @@ gboolean CallWindow::onCloseRequest(GtkWindow*)
     return TRUE; // we destroy it ourselves, after the hang-up
 }
 
+// One tile fills the stage, two sit side by side, then a square-ish grid;
+// a narrow window (a phone, a side-by-side window) stacks them.
+void CallWindow::layoutTiles()
+{
+    size_t n = tiles_.size();
+    int width = gtk_widget_get_width(window_.get()), height = 0;
+    if (width <= 0)
+        gtk_window_get_default_size(window(), &width, &height);
+    size_t columns = width > 0 && width < 600 ? 1 : size_t(std::ceil(std::sqrt(double(n))));
+    if (n == 2 && columns > 1)
+        columns = 2;
+    if (columns == layoutColumns_ && !layoutDirty_)
+        return;
+    layoutColumns_ = columns;
+    layoutDirty_ = false;
+    size_t i = 0;
+    for (auto& [id, t] : tiles_) {
+        GtkWidget* w = t->widget();
+        if (gtk_widget_get_parent(w) == GTK_WIDGET(grid_))
+            gtk_grid_remove(grid_, w);
+        gtk_grid_attach(grid_, w, int(i % columns), int(i / columns), 1, 1);
+        ++i;
+    }
+}
+
+void CallWindow::onWidthChanged(GObject*, GParamSpec*)
+{
+    layoutTiles();
+}
+
 // ---- engine::CallObserver -------------------------------------------------------
 
 void CallWindow::joined(const std::string& room, const std::string& peer)
@@ -453,9 +486,10 @@ PeerTile& CallWindow::tile(const std::string& peer)
     auto t = std::make_unique<PeerTile>(peer, false);
     t->showStats(showStats_);
     t->setState("Connecting…", true);
-    gtk_flow_box_append(grid_, t->widget());
     PeerTile& ref = *t;
     tiles_[peer] = std::move(t);
+    layoutDirty_ = true;
+    layoutTiles();
     gtk_stack_set_visible_child_name(gridStack_, "grid");
     LOG("tile added: %s", peer.c_str());
     updateTitle();
@@ -464,7 +498,11 @@ PeerTile& CallWindow::tile(const std::string& peer)
 
 void CallWindow::removeTile(const std::string& peer)
 {
-    if (tiles_.erase(peer)) {
+    if (auto it = tiles_.find(peer); it != tiles_.end()) {
+        gtk_grid_remove(grid_, it->second->widget());
+        tiles_.erase(it);
+        layoutDirty_ = true;
+        layoutTiles();
         LOG("tile removed: %s", peer.c_str());
         loggedState_.erase(peer);
         sawVideo_.erase(peer);
@@ -496,7 +534,15 @@ void CallWindow::peerUpdated(const engine::PeerSummary& peer)
     bool ok = true;
     std::string state = stateText(peer.connectionState, ok);
     t.setState(state, ok);
-    t.setStats(statsText(peer));
+    std::string stats = statsText(peer);
+    t.setStats(stats);
+    if (showStats_) {
+        std::string line = stats;
+        std::replace(line.begin(), line.end(), '\n', ' ');
+        if (loggedStats_ != line)
+            LOG("stats %s: %s", peer.id.c_str(), line.c_str());
+        loggedStats_ = line;
+    }
     if (loggedState_[peer.id] != peer.connectionState) {
         loggedState_[peer.id] = peer.connectionState;
         LOG("peer %s: %s (ice %s)", peer.id.c_str(), peer.connectionState.c_str(), peer.iceState.c_str());

@@ -77,6 +77,8 @@ private:
     void updateTitle();
     void updateCallActions(bool inCall);
     PeerTile& tile(const std::string& peer);
+    void layoutTiles();
+    void onWidthChanged(GObject*, GParamSpec*);
     void removeTile(const std::string& peer);
     void appendChat(const std::string& sender, const std::string& text, bool own);
     void sendChat(const std::string& text);
@@ -112,7 +114,7 @@ private:
     AdwToastOverlay* toasts_ = nullptr;
     GtkStack* stack_ = nullptr;
     GtkStack* gridStack_ = nullptr;
-    GtkFlowBox* grid_ = nullptr;
+    GtkGrid* grid_ = nullptr;
     AdwClamp* previewClamp_ = nullptr;
     AdwWindowTitle* title_ = nullptr;
     AdwStatusPage* waitingPage_ = nullptr;
@@ -134,6 +136,9 @@ private:
     std::map<std::string, std::unique_ptr<PeerTile>> tiles_;
     std::map<std::string, std::string> loggedState_;
     std::map<std::string, bool> sawVideo_;
+    std::string loggedStats_;
+    size_t layoutColumns_ = 0;
+    bool layoutDirty_ = false;
     std::unique_ptr<PeerTile> preview_;
     bool showStats_ = false;
     bool muted_ = false;

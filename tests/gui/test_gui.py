@@ -1,0 +1,370 @@
+"""The `gui` suite: the GTK call window (`palaver` without --headless) in a
+real call with headless peers, under Xvfb and a private session bus
+(tests/gui/meson.build runs each test as
+`xvfb-run dbus-run-session python3 test_gui.py NAME`).
+
+The test drives the window through its actions, which GTK exports on the
+session bus (org.gtk.Actions at /org/palaver/Palaver/window/N): the same
+actions its buttons and shortcuts activate. It reads what happened from the
+window's log lines and what is on screen from PNG screenshots the window
+renders of itself (win.screenshot), decoded here.
+"""
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "call"))
+from calltest import (CLIENT, Peer, Server, TestFailure, check, free_port,  # noqa: E402
+                      main, test, wait_until)
+
+APP_ID = "org.palaver.Palaver"
+# 15 fps: two or three encoders, decoders and software GL share 2 CI cores.
+SMALL = ["--width", "320", "--height", "240", "--framerate", "15", "--bitrate", "400"]
+# Bars of known colours that scroll sideways: a frozen frame shows.
+MOVING_BARS = "videotestsrc is-live=true pattern=smpte horizontal-speed=4"
+# Our own preview: a colour that is in no SMPTE bar.
+ORANGE = "videotestsrc is-live=true pattern=solid-color foreground-color=0xffff8000"
+TONE = "audiotestsrc is-live=true wave=sine freq=440"
+
+
+# ---- PNG ---------------------------------------------------------------------
+
+def read_png(path):
+    """Decodes a non-interlaced 8- or 16-bit RGB(A) PNG: (width, height, rows
+    of (r, g, b) tuples)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG")
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        elif kind == b"IEND":
+            break
+    width, height, depth, ctype, _, _, interlace = header
+    check(ctype in (2, 6) and depth in (8, 16) and interlace == 0, f"unexpected PNG format {header}")
+    channels = 4 if ctype == 6 else 3
+    bpp = channels * depth // 8
+    stride = width * bpp
+    raw = zlib.decompress(idat)
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        ftype = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif ftype == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        prev = line
+        step = depth // 8
+        rows.append([(line[x * bpp], line[x * bpp + step], line[x * bpp + 2 * step]) for x in range(width)])
+    return width, height, rows
+
+
+def classify(rgb):
+    r, g, b = rgb
+    if r > 150 and g > 150 and b < 90:
+        return "yellow"
+    if r < 90 and g > 150 and b > 150:
+        return "cyan"
+    if r > 150 and g < 90 and b > 150:
+        return "magenta"
+    if r > 200 and 90 < g < 170 and b < 60:
+        return "orange"
+    if r < 40 and g < 40 and b < 40:
+        return "black"
+    return None
+
+
+class Shot:
+    def __init__(self, path):
+        self.path = path
+        self.width, self.height, self.rows = read_png(path)
+
+    def count(self, colour, x0=0.0, y0=0.0, x1=1.0, y1=1.0, step=2):
+        """How many sampled pixels of the area (fractions of the window) have
+        the colour; as a fraction of the samples."""
+        n = hits = 0
+        for y in range(int(y0 * self.height), int(y1 * self.height), step):
+            row = self.rows[y]
+            for x in range(int(x0 * self.width), int(x1 * self.width), step):
+                n += 1
+                hits += classify(row[x]) == colour
+        return hits / max(n, 1)
+
+    def bars(self, **area):
+        """The SMPTE colours seen (each on at least 1 % of the area)."""
+        return {c for c in ("yellow", "cyan", "magenta") if self.count(c, **area) > 0.01}
+
+    def changed(self, other, x0=0.0, y0=0.0, x1=1.0, y1=1.0, step=2):
+        n = diff = 0
+        for y in range(int(y0 * self.height), int(y1 * self.height), step):
+            a, b = self.rows[y], other.rows[y]
+            for x in range(int(x0 * self.width), int(x1 * self.width), step):
+                n += 1
+                diff += sum(abs(p - q) for p, q in zip(a[x], b[x])) > 60
+        return diff / max(n, 1)
+
+
+# ---- the window --------------------------------------------------------------
+
+class App:
+    """One `palaver` GTK process; more windows join it as second instances."""
+
+    def __init__(self, *args, timeout=90):
+        self.log = tempfile.NamedTemporaryFile(prefix="palaver-gui-", suffix=".log", delete=False)
+        self.dir = tempfile.mkdtemp(prefix="palaver-gui-shots-")
+        self.env = dict(os.environ)
+        self.env.update({
+            "GSETTINGS_BACKEND": "memory",  # the user's settings stay untouched
+            "GDK_BACKEND": "x11",
+            "GST_DEBUG": self.env.get("GST_DEBUG", "palaver-*:3"),
+            "GST_DEBUG_NO_COLOR": "1",
+        })
+        self.proc = subprocess.Popen([CLIENT, *args], stdout=subprocess.DEVNULL, stderr=self.log, env=self.env)
+        self.timeout = timeout
+        self.shots = 0
+        self.wait_log(r"video sink: (\S+)", 20)
+
+    def text(self):
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def tail(self, n=3000):
+        return self.text()[-n:]
+
+    def wait_log(self, pattern, timeout=30, after=0):
+        """Waits for a log line matching pattern (after offset `after`);
+        returns the match."""
+        found = []
+
+        def seen():
+            if self.proc.poll() is not None:
+                raise TestFailure(f"palaver exited ({self.proc.returncode}) waiting for {pattern!r}\n{self.tail()}")
+            m = re.search(pattern, self.text()[after:])
+            if m:
+                found.append(m)
+            return bool(m)
+        wait_until(seen, timeout, lambda: f"no log line {pattern!r} within {timeout} s\n{self.tail()}")
+        return found[0]
+
+    def mark(self):
+        return len(self.text())
+
+    def another(self, *args):
+        """A second `palaver`: it hands its arguments to this process, which
+        opens another window; returns once that one exits."""
+        out = subprocess.run([CLIENT, *args], env=self.env, capture_output=True, text=True, timeout=30)
+        check(out.returncode == 0, f"second instance: exit {out.returncode}: {out.stderr}")
+
+    def action(self, name, param=None, window=1):
+        args = "[]" if param is None else f"[<{param!r}>]" if isinstance(param, str) else f"[<{param}>]"
+        out = subprocess.run(["gdbus", "call", "--session", "--dest", APP_ID,
+                              "--object-path", f"/org/palaver/Palaver/window/{window}",
+                              "--method", "org.gtk.Actions.Activate", name, args, "{}"],
+                             capture_output=True, text=True, timeout=20)
+        check(out.returncode == 0, f"action win.{name}: {out.stderr.strip()}")
+
+    def shot_until(self, predicate, timeout, what, window=1):
+        """Screenshots until predicate(shot) holds: the first frames after a
+        start or a loss can be a broken VP8 picture until the next key
+        frame; the claim is about what the window settles on."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shot = self.screenshot(window)
+            if predicate(shot):
+                return shot
+            check(time.monotonic() < deadline, f"{what} (within {timeout} s; last {shot.path})")
+            time.sleep(0.5)
+
+    def screenshot(self, window=1):
+        self.shots += 1
+        path = os.path.join(self.dir, f"shot-{window}-{self.shots}.png")
+        mark = self.mark()
+        self.action("screenshot", path, window)
+        self.wait_log(r"screenshot: " + re.escape(path), 20, mark)
+        return Shot(path)
+
+    def stop(self):
+        """Ctrl+C: hang up, close; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(2)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise TestFailure(f"palaver did not exit within 15 s of SIGINT\n{self.tail()}")
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def window_args(server, room, peer, video=ORANGE, *extra):
+    return ["--server", server.url, "--room", room, "--peer", peer, "--video-source", video,
+            "--audio-source", TONE, "--ice-address", "127.0.0.1", *SMALL, *extra]
+
+
+def start_call(cleanup, bob_args=(), bob_video=MOVING_BARS):
+    server = Server()
+    cleanup.append(server)
+    app = App(*window_args(server, "gui", "win"))
+    cleanup.append(app)
+    bob = Peer(server.url, "gui", "bob", *bob_args, video=bob_video, timeout=90)
+    cleanup.append(bob)
+    app.wait_log(r"peer bob: video \d+x\d+", 40)
+    return server, app, bob
+
+
+# ---- tests -------------------------------------------------------------------
+
+@test
+def test_call(cleanup):
+    """The remote tile shows the peer's moving bars, the preview our own
+    colour; stats and state are on the tile."""
+    server, app, bob = start_call(cleanup, ["--duration", "60"])
+    app.wait_log(r"peer bob: connected", 20)
+    # The remote tile fills the grid; the preview sits bottom right.
+    stage = dict(x0=0.02, y0=0.12, x1=0.70, y1=0.80)
+    a = app.shot_until(lambda s: len(s.bars(**stage)) == 3, 10, "remote tile: SMPTE bars not on screen")
+    time.sleep(1.0)
+    b = app.screenshot()
+    check(a.count("black", **stage) < 0.6, f"remote tile mostly black {a.path}")
+    moved = a.changed(b, **stage)
+    check(moved > 0.05, f"remote tile frozen: {moved:.1%} of pixels changed in 1 s ({a.path}, {b.path})")
+    preview = a.count("orange", x0=0.6, y0=0.5, x1=1.0, y1=0.95)
+    check(preview > 0.03, f"local preview (orange) not on screen: {preview:.1%} ({a.path})")
+    check(a.count("orange", **stage) < 0.01, f"our own colour in the remote tile {a.path}")
+    # The stats overlay: what it shows is logged as it is drawn.
+    app.action("stats", None)
+    m = app.wait_log(r"stats bob: (\d+)×(\d+) · (\d+) fps · VP8", 5)
+    check(m.group(1, 2) == ("320", "240") and int(m.group(3)) > 10, f"stats overlay says {m.group(0)}")
+    shown = app.screenshot()
+    stats_box = dict(x0=0.02, y0=0.1, x1=0.35, y1=0.25)
+    check(shown.changed(b, **stats_box) > 0.05, f"the stats overlay did not appear {shown.path}")
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+    bob.signal()
+    code, summary = bob.wait()
+    check(summary["peers"]["win"]["video_frames"] > 30, f"bob got no video from the window: {summary}")
+    check(summary["peers"]["win"]["audio_buffers"] > 30, f"bob got no audio from the window: {summary}")
+
+
+@test
+def test_camera_off(cleanup):
+    """Two windows in one process; one turns its camera off: the other's
+    tile of it goes dark, and comes back on."""
+    server = Server()
+    cleanup.append(server)
+    app = App(*window_args(server, "cam", "ann", MOVING_BARS))
+    cleanup.append(app)
+    app.another(*window_args(server, "cam", "ben", ORANGE))
+    app.wait_log(r"peer ann: video", 40)
+    app.wait_log(r"peer ben: video", 40)
+    stage = dict(x0=0.02, y0=0.12, x1=0.70, y1=0.80)
+    app.shot_until(lambda s: len(s.bars(**stage)) == 3, 10, "ben's window does not show ann's bars", window=2)
+    app.action("camera-off", None, window=1)
+    app.wait_log(r"camera off", 5)
+    time.sleep(1.5)
+    off = app.screenshot(window=2)
+    check(not off.bars(**stage), f"ann's camera is off but ben still sees bars {off.bars(**stage)} {off.path}")
+    check(off.count("black", **stage) > 0.5, f"ann's tile is not dark {off.path}")
+    # Ann's own preview shows it too (the icon over black), ben's preview is untouched.
+    app.action("camera-off", None, window=1)
+    app.wait_log(r"camera on", 5)
+    app.shot_until(lambda s: len(s.bars(**stage)) == 3, 10, "ann's camera is back on but ben sees no bars", window=2)
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+@test
+def test_chat(cleanup):
+    """Chat from the headless peer shows in the window; chat typed in the
+    window arrives there."""
+    server, app, bob = start_call(cleanup, ["--send-chat", "hello from bob", "--duration", "60"])
+    app.wait_log(r"chat from bob: hello from bob", 20)
+    app.action("chat", None)
+    app.action("send-chat", "hi from the window ✓")
+    app.wait_log(r"chat sent: hi from the window ✓", 10)
+    time.sleep(1.0)
+    app.screenshot()
+    bob.signal()
+    code, summary = bob.wait()
+    check(code == 0, f"bob exit {code}")
+    check(summary["peers"]["win"]["chat"] == ["hi from the window ✓"], f"bob's chat: {summary['peers']['win']['chat']}")
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+@test
+def test_peer_leaves(cleanup):
+    """The peer leaves: its tile goes away, the window waits for others."""
+    server, app, bob = start_call(cleanup, ["--duration", "6"])
+    stage = dict(x0=0.02, y0=0.12, x1=0.70, y1=0.80)
+    app.shot_until(lambda s: len(s.bars(**stage)) == 3, 10, "no bars before bob left")
+    code, _ = bob.wait()
+    check(code == 0, f"bob exit {code}")
+    app.wait_log(r"tile removed: bob", 20)
+    app.wait_log(r"toast: bob left", 5)
+    time.sleep(0.5)
+    after = app.screenshot()
+    check(not after.bars(**stage), f"bob's video still on screen after he left {after.path}")
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+@test
+def test_unreachable(cleanup):
+    """No server: the error view says so; Try Again joins once it runs."""
+    port = free_port()
+    url = f"ws://127.0.0.1:{port}/ws"
+    app = App("--server", url, "--room", "gone", "--peer", "win", "--video-source", ORANGE,
+              "--audio-source", TONE, "--ice-address", "127.0.0.1", *SMALL)
+    cleanup.append(app)
+    app.wait_log(r"error: server-unreachable: Can’t Reach the Server", 30)
+    shot = app.screenshot()
+    check(shot.count("orange") < 0.01, "the error view shows video")
+    server = Server(port=port)
+    cleanup.append(server)
+    mark = app.mark()
+    app.action("retry", None)
+    app.wait_log(r"joined room gone as win", 20, mark)
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+@test
+def test_start_view(cleanup):
+    """Without --room the start view comes first; Join uses its fields."""
+    server = Server()
+    cleanup.append(server)
+    app = App("--server", server.url, "--video-source", ORANGE, "--audio-source", TONE,
+              "--ice-address", "127.0.0.1", *SMALL)
+    cleanup.append(app)
+    app.wait_log(r"view: start", 10)
+    app.action("join", None)
+    # The schema's default room.
+    app.wait_log(r"joined room demo as ", 20)
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
