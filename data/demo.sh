@@ -3,9 +3,9 @@
 # palaver peers: "you" (camera and microphone where present, test pattern
 # and tone otherwise) and "test" (test pattern and tone).
 #
-# With a display, "you" shows the other side's video in a window and plays
-# its sound; without one the call runs headless and prints live stats.
-# Ctrl+C ends everything.
+# With a display both open a call window (one process, two windows); without
+# one the call runs headless and prints live stats. Ctrl+C ends everything:
+# each window hangs up (the others get a bye) before it closes.
 #
 # Usage: data/demo.sh BUILDDIR HOST PORT
 set -u
@@ -40,36 +40,54 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
-sinks=()
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  echo "demo: you will see and hear the test peer (a window opens)."
-  sinks=(--real-sinks)
-else
-  echo "demo: no display found: the call runs headless; stats follow every 3 s."
-fi
 echo "demo: room 'demo' on $url. Others can join with:"
-echo "        $palaver --headless --server $url --room demo"
+echo "        $palaver --server $url --room demo"
 echo "demo: press Ctrl+C to stop."
 echo
 
-# "you" reports on stderr (joins, states, chat, stats); the summary line
-# that --headless prints on stdout at the end is not needed here.
-"$palaver" --headless --server "$url" --room demo --peer you "${sinks[@]}" \
-  --stats-interval 3 --send-chat "hello from you" >/dev/null &
-pids+=($!)
-sleep 0.5
-"$palaver" --headless --server "$url" --room demo --peer test \
-  --video-source "videotestsrc is-live=true pattern=smpte" \
-  --audio-source "audiotestsrc is-live=true wave=ticks" \
-  --stats-interval 0 --send-chat "hello from test" >/dev/null 2>&1 &
-pids+=($!)
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "demo: two call windows open: 'you' (camera and microphone where present)"
+  echo "      and 'test' (a test pattern and tone)."
+  # One GTK process: the second `palaver` hands its window to the first and
+  # exits at once (without a session bus each window is its own process).
+  "$palaver" --server "$url" --room demo --peer you &
+  pids+=($!)
+  sleep 1
+  "$palaver" --server "$url" --room demo --peer test \
+    --video-source "videotestsrc is-live=true pattern=smpte" \
+    --audio-source "audiotestsrc is-live=true wave=ticks volume=0.3" &
+  second=$!
+else
+  echo "demo: no display found: the call runs headless; stats follow every 3 s."
+  # "you" reports on stderr (joins, states, chat, stats); the summary line
+  # that --headless prints on stdout at the end is not needed here.
+  "$palaver" --headless --server "$url" --room demo --peer you --real-sinks \
+    --stats-interval 3 --send-chat "hello from you" >/dev/null &
+  pids+=($!)
+  sleep 0.5
+  "$palaver" --headless --server "$url" --room demo --peer test \
+    --video-source "videotestsrc is-live=true pattern=smpte" \
+    --audio-source "audiotestsrc is-live=true wave=ticks volume=0.3" \
+    --stats-interval 0 --send-chat "hello from test" >/dev/null 2>&1 &
+  pids+=($!)
+  second=
+fi
 
-# Ends when any of them ends (or on Ctrl+C).
+# Ends when any of them ends (closing the last window ends the demo), or on
+# Ctrl+C.
 while :; do
+  if [ -n "$second" ] && ! kill -0 "$second" 2>/dev/null; then
+    wait "$second"; rc=$?
+    second=
+    if [ $rc -ne 0 ]; then
+      echo "demo: the second window could not start (exit $rc)" >&2
+      exit 1
+    fi
+  fi
   for pid in "${pids[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "demo: a process ended (server log: $log)"
-      exit 1
+      exit 0
     fi
   done
   sleep 0.5

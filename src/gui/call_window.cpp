@@ -435,6 +435,9 @@ void CallWindow::layoutTiles()
     int width = gtk_widget_get_width(window_.get()), height = 0;
     if (width <= 0)
         gtk_window_get_default_size(window(), &width, &height);
+    // The chat beside the tiles (not folded over them) takes its share.
+    if (adw_flap_get_reveal_flap(chatFlap_) && !adw_flap_get_folded(chatFlap_))
+        width -= 300;
     size_t columns = width > 0 && width < 600 ? 1 : size_t(std::ceil(std::sqrt(double(n))));
     if (n == 2 && columns > 1)
         columns = 2;
@@ -613,6 +616,9 @@ void CallWindow::appendChat(const std::string& sender, const std::string& text, 
     gtk_label_set_wrap_mode(GTK_LABEL(body), PANGO_WRAP_WORD_CHAR);
     gtk_label_set_xalign(GTK_LABEL(body), 0);
     gtk_label_set_selectable(GTK_LABEL(body), TRUE);
+    // A wrapped label asks for its whole text's width; the flap would
+    // take it all.
+    gtk_label_set_max_width_chars(GTK_LABEL(body), 30);
     gtk_box_append(GTK_BOX(row), body);
     gtk_list_box_append(chatList_, row);
     // Keep the newest message in view.
@@ -711,6 +717,7 @@ void CallWindow::onChatChange(GSimpleAction* action, GVariant* value, gpointer d
     g_simple_action_set_state(action, value);
     bool show = g_variant_get_boolean(value);
     adw_flap_set_reveal_flap(self->chatFlap_, show);
+    self->layoutTiles();
     if (show)
         gtk_widget_grab_focus(GTK_WIDGET(self->chatEntry_));
 }
