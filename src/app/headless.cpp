@@ -224,6 +224,8 @@ private:
             out += ',';
             integer(out, "audio_buffers", p.media.audioBuffers);
             out += ',';
+            number(out, "audio_level_db", p.media.audioLevelDb);
+            out += ',';
             string(out, "video_codec", p.media.videoCodec, true);
             out += ',';
             integer(out, "width", p.media.width);

@@ -435,6 +435,8 @@ PeerSummary Call::merged(const PeerSummary& base, const PeerConnection& pc)
     PeerConnection::Media media = pc.media();
     out.media.videoFrames = base.earlierFrames + media.videoFrames;
     out.media.audioBuffers = base.earlierAudio + media.audioBuffers;
+    if (media.audioLevelDb)
+        out.media.audioLevelDb = media.audioLevelDb;
     if (media.width) {
         out.media.width = media.width;
         out.media.height = media.height;

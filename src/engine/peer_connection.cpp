@@ -1,5 +1,7 @@
 #include "peer_connection.h"
 
+#include <cmath>
+
 #include "frame_stamp.h"
 #include "main_thread.h"
 
@@ -1002,7 +1004,8 @@ bool PeerConnection::buildDecoder(GstPad* pad, std::string& error)
             + (av ? "avdec_h264" : "openh264dec") + " ! videoconvert";
     } else if (!video && g_ascii_strcasecmp(encoding, "OPUS") == 0) {
         codec = "OPUS";
-        description = "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample";
+        // S16: what opusdec gives anyway, and what countAudio reads levels of.
+        description = "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! capsfilter caps=\"audio/x-raw,format=S16LE\"";
     } else {
         error = std::string("unsupported ") + media + " codec " + encoding;
         return false;
@@ -1129,9 +1132,26 @@ void PeerConnection::readStampOf(GstBuffer* buffer)
     latencyMs_.push_back(double(latency));
 }
 
-GstPadProbeReturn PeerConnection::countAudio(GstPad*, GstPadProbeInfo*, gpointer data)
+GstPadProbeReturn PeerConnection::countAudio(GstPad*, GstPadProbeInfo* info, gpointer data)
 {
-    static_cast<PeerConnection*>(data)->audioBuffers_.fetch_add(1, std::memory_order_relaxed);
+    auto* self = static_cast<PeerConnection*>(data);
+    self->audioBuffers_.fetch_add(1, std::memory_order_relaxed);
+    GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstMapInfo map;
+    if (!buffer || !gst_buffer_map(buffer, &map, GST_MAP_READ))
+        return GST_PAD_PROBE_OK;
+    int peak = self->windowPeak_;
+    const auto* samples = reinterpret_cast<const int16_t*>(map.data);
+    for (size_t i = 0, n = map.size / 2; i < n; ++i)
+        peak = std::max(peak, std::abs(int(samples[i])));
+    gst_buffer_unmap(buffer, &map);
+    self->windowPeak_ = peak;
+    self->windowTime_ += GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : 20 * GST_MSECOND;
+    if (self->windowTime_ >= 500 * GST_MSECOND) {
+        self->audioPeak_.store(peak, std::memory_order_relaxed);
+        self->windowPeak_ = 0;
+        self->windowTime_ = 0;
+    }
     return GST_PAD_PROBE_OK;
 }
 
@@ -1140,6 +1160,8 @@ PeerConnection::Media PeerConnection::media() const
     Media m;
     m.videoFrames = videoFrames_.load();
     m.audioBuffers = audioBuffers_.load();
+    if (int peak = audioPeak_.load(); peak >= 0)
+        m.audioLevelDb = peak == 0 ? -96.0 : std::max(-96.0, 20.0 * std::log10(peak / 32768.0));
     std::lock_guard lock(decodeMutex_);
     m.width = width_;
     m.height = height_;

@@ -53,6 +53,10 @@ public:
     struct Media {
         int64_t videoFrames = 0;
         int64_t audioBuffers = 0;
+        // The loudest sample of the last half second of decoded audio, in
+        // dB full scale (-96 for digital silence); none before any audio.
+        // How the other side's mute shows here.
+        std::optional<double> audioLevelDb;
         int width = 0, height = 0;
         std::string videoCodec; // what we receive: "VP8", "H264"
         // Capture-to-decode latencies of stamped frames (measureLatency).
@@ -204,6 +208,11 @@ private:
     std::vector<double> latencyMs_;
     std::string videoCodecIn_;
     std::atomic<int64_t> videoFrames_ { 0 }, audioBuffers_ { 0 };
+    // Audio peaks: the streaming thread folds buffers into a window and
+    // publishes each finished window's peak (0..32768; -1: none yet).
+    std::atomic<int> audioPeak_ { -1 };
+    int windowPeak_ = 0;
+    GstClockTime windowTime_ = 0;
     std::atomic<bool> firstFramePosted_ { false };
 
     RawStats lastRaw_;

@@ -63,6 +63,8 @@ std::string statsText(const engine::PeerSummary& p)
     text += " · rtt " + (s.rttMs ? format("%.1f ms", *s.rttMs) : std::string("–"));
     if (s.jitterMs)
         text += format(" · jitter %.0f ms", *s.jitterMs);
+    if (p.media.audioLevelDb)
+        text += format("\naudio %.0f dBFS", *p.media.audioLevelDb);
     text += "\n" + (s.candidatePair.empty() ? std::string("ICE: no pair yet") : s.candidatePair);
     return text;
 }

@@ -144,13 +144,17 @@ def remote(summary, peer):
     return peers[peer]
 
 
-def check_media(summary, peer, min_frames=60, codec="VP8", width=320, height=240):
+def check_media(summary, peer, min_frames=60, codec="VP8", width=320, height=240, audio_level=True):
     """The summary of `summary['peer']` shows real media from `peer`."""
     me = summary.get("peer")
     r = remote(summary, peer)
     check(r["video_frames"] >= min_frames,
           f"{me} decoded {r['video_frames']} video frames from {peer}, expected >= {min_frames}")
     check(r["audio_buffers"] > 0, f"{me} decoded no audio from {peer}")
+    # audiotestsrc's sine at its default volume 0.8: about -2 dBFS.
+    if audio_level:
+        check(r["audio_level_db"] is not None and r["audio_level_db"] > -20,
+              f"{me} hears {peer} at {r['audio_level_db']} dBFS, expected the tone")
     check(r["video_codec"] == codec, f"{me} received {r['video_codec']} from {peer}, expected {codec}")
     check((r["width"], r["height"]) == (width, height),
           f"{me} received {r['width']}x{r['height']} from {peer}, expected {width}x{height}")

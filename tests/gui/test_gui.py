@@ -247,6 +247,7 @@ def test_call(cleanup):
     colour; stats and state are on the tile."""
     server, app, bob = start_call(cleanup, ["--duration", "60"])
     app.wait_log(r"peer bob: connected", 20)
+    app.wait_log(r"toast: No microphone found|audio: audiotestsrc", 5)
     # The remote tile fills the grid; the preview sits bottom right.
     stage = dict(x0=0.02, y0=0.12, x1=0.70, y1=0.80)
     a = app.shot_until(lambda s: len(s.bars(**stage)) == 3, 10, "remote tile: SMPTE bars not on screen")
@@ -270,6 +271,36 @@ def test_call(cleanup):
     code, summary = bob.wait()
     check(summary["peers"]["win"]["video_frames"] > 30, f"bob got no video from the window: {summary}")
     check(summary["peers"]["win"]["audio_buffers"] > 30, f"bob got no audio from the window: {summary}")
+    # The window's tone (audiotestsrc volume 0.8: -2 dBFS) arrives.
+    level = summary["peers"]["win"]["audio_level_db"]
+    check(level is not None and level > -20, f"bob hears the window's tone at {level} dBFS")
+
+
+@test
+def test_mute(cleanup):
+    """Mute really stops what is sent: the other side hears silence while
+    audio packets keep flowing (no renegotiation), then the tone again."""
+    server, app, bob = start_call(cleanup, ["--duration", "60"])
+    app.wait_log(r"peer bob: connected", 20)
+    app.action("mute", None)
+    app.wait_log(r"microphone muted", 5)
+    time.sleep(2.0)  # past bob's jitterbuffer and a whole level window
+    bob.signal()
+    code, summary = bob.wait()
+    win = summary["peers"]["win"]
+    check(code == 0, f"bob exit {code}")
+    check(win["audio_level_db"] is not None and win["audio_level_db"] < -60,
+          f"the window is muted but bob hears {win['audio_level_db']} dBFS")
+    check(win["audio_buffers"] > 50, f"no audio packets flow while muted: {win}")
+    # Unmuted again, a second peer hears the tone.
+    app.action("mute", None)
+    app.wait_log(r"microphone on", 5)
+    carol = Peer(server.url, "gui", "carol", "--duration", "4", video=MOVING_BARS, timeout=60)
+    cleanup.append(carol)
+    code, summary = carol.wait()
+    level = summary["peers"]["win"]["audio_level_db"]
+    check(level is not None and level > -20, f"unmuted, carol hears {level} dBFS")
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
 
 
 @test
