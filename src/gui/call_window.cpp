@@ -440,7 +440,11 @@ void CallWindow::layoutTiles()
     // The chat beside the tiles (not folded over them) takes its share.
     if (adw_flap_get_reveal_flap(chatFlap_) && !adw_flap_get_folded(chatFlap_))
         width -= 300;
-    size_t columns = width > 0 && width < 600 ? 1 : size_t(std::ceil(std::sqrt(double(n))));
+    bool narrow = width > 0 && width < 600;
+    size_t columns = narrow ? 1 : size_t(std::ceil(std::sqrt(double(n))));
+    // Our own video stays small next to theirs.
+    adw_clamp_set_maximum_size(previewClamp_, narrow ? 120 : 192);
+    adw_clamp_set_tightening_threshold(previewClamp_, narrow ? 120 : 192);
     if (n == 2 && columns > 1)
         columns = 2;
     if (columns == layoutColumns_ && !layoutDirty_)

@@ -131,12 +131,22 @@ class Shot:
 class App:
     """One `palaver` GTK process; more windows join it as second instances."""
 
-    def __init__(self, *args, timeout=90):
+    def __init__(self, *args, timeout=90, settings=None):
+        """settings: {key: GVariant text} kept in a keyfile of the test's own
+        (GSettings' keyfile backend), else nothing is stored."""
         self.log = tempfile.NamedTemporaryFile(prefix="palaver-gui-", suffix=".log", delete=False)
         self.dir = tempfile.mkdtemp(prefix="palaver-gui-shots-")
         self.env = dict(os.environ)
+        self.keyfile = None
+        if settings is not None:
+            config = os.path.join(self.dir, "config")
+            os.makedirs(os.path.join(config, "glib-2.0", "settings"))
+            self.keyfile = os.path.join(config, "glib-2.0", "settings", "keyfile")
+            with open(self.keyfile, "w") as f:
+                f.write("[org/palaver/Palaver]\n" + "".join(f"{k}={v}\n" for k, v in settings.items()))
+            self.env.update({"GSETTINGS_BACKEND": "keyfile", "XDG_CONFIG_HOME": config})
         self.env.update({
-            "GSETTINGS_BACKEND": "memory",  # the user's settings stay untouched
+            "GSETTINGS_BACKEND": self.env.get("GSETTINGS_BACKEND") if settings is not None else "memory",
             "GDK_BACKEND": "x11",
             "GST_DEBUG": self.env.get("GST_DEBUG", "palaver-*:3"),
             "GST_DEBUG_NO_COLOR": "1",
@@ -384,16 +394,73 @@ def test_unreachable(cleanup):
 
 @test
 def test_start_view(cleanup):
-    """Without --room the start view comes first; Join uses its fields."""
+    """Without --room the start view comes first, filled with what GSettings
+    remembers; Join uses its fields."""
     server = Server()
     cleanup.append(server)
-    app = App("--server", server.url, "--video-source", ORANGE, "--audio-source", TONE,
-              "--ice-address", "127.0.0.1", *SMALL)
+    app = App("--video-source", ORANGE, "--audio-source", TONE, "--ice-address", "127.0.0.1", *SMALL,
+              settings={"server-url": f"'{server.url}'", "room": "'kept'", "display-name": "'kim'"})
     cleanup.append(app)
     app.wait_log(r"view: start", 10)
     app.action("join", None)
-    # The schema's default room.
-    app.wait_log(r"joined room demo as ", 20)
+    app.wait_log(r"joined room kept as kim", 20)
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+    with open(app.keyfile) as f:
+        kept = f.read()
+    check("window-width=" in kept, f"the window size was not remembered: {kept}")
+
+
+@test
+def test_refused(cleanup):
+    """A full room and a server that wants a token: each says so in the
+    window, in words; Back returns to the start view."""
+    server = Server("--max-room-peers", "1")
+    cleanup.append(server)
+    first = Peer(server.url, "small", "first", "--duration", "30", video=MOVING_BARS)
+    cleanup.append(first)
+    wait_until(lambda: server.health()["peers"] >= 1, 10, "the first peer never joined")
+    app = App(*window_args(server, "small", "win"))
+    cleanup.append(app)
+    app.wait_log(r"error: room-full: The Room Is Full", 20)
+    app.action("back", None)
+    app.wait_log(r"view: start", 5)
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+    first.kill()
+
+    locked = Server("--auth-secret", "s3cret-s3cret-s3cret-s3cret-s3cret")
+    cleanup.append(locked)
+    app = App(*window_args(locked, "locked", "win"))
+    cleanup.append(app)
+    app.wait_log(r"error: unauthorized: Not Allowed In", 20)
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+@test
+def test_narrow(cleanup):
+    """A narrow window (a phone, half a screen) stacks the tiles in one
+    column, and the chat folds over them instead of squeezing them."""
+    server = Server()
+    cleanup.append(server)
+    app = App(*window_args(server, "narrow", "win"), settings={"window-width": "360", "window-height": "720"})
+    cleanup.append(app)
+    bob = Peer(server.url, "narrow", "bob", "--duration", "60", video=MOVING_BARS)
+    cleanup.append(bob)
+    carol = Peer(server.url, "narrow", "carol", "--duration", "60", video="videotestsrc is-live=true pattern=pinwheel")
+    cleanup.append(carol)
+    app.wait_log(r"peer bob: video", 40)
+    app.wait_log(r"peer carol: video", 40)
+    top = dict(x0=0.02, y0=0.1, x1=0.98, y1=0.45)
+    bottom = dict(x0=0.02, y0=0.5, x1=0.98, y1=0.85)
+    shot = app.shot_until(lambda s: len(s.bars(**top)) == 3, 10, "bob's bars not in the top half")
+    check(shot.width <= 400, f"the window is {shot.width} wide, expected the remembered 360")
+    check(not shot.bars(**bottom), f"bars in the bottom half: the tiles are not stacked {shot.path}")
+    app.action("chat", None)
+    app.action("send-chat", "narrow hello")
+    app.wait_log(r"chat sent: narrow hello", 10)
+    time.sleep(0.5)
+    folded = app.screenshot()
+    check(folded.width <= 400, f"the chat widened the window to {folded.width}")
+    check(not folded.bars(**top), f"the chat did not cover the tiles {folded.path}")
     check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
 
 
