@@ -30,9 +30,12 @@ BENCH_PACKAGES := .ci/debian-packages-bench.txt
 # tests that exercise the engine's teardown and failure paths (peers leaving,
 # glare, a peer sending garbage) without it: GStreamer keeps its registry
 # and plugins' allocations for the life of the process, which LeakSanitizer
-# would list by the hundred. The GUI stays out (GTK under ASan is slow).
-ASAN_MESON_ARGS := -Db_sanitize=address,undefined -Dgui=disabled
+# would list by the hundred. The same goes for a few window tests (a call,
+# two windows in one process, hang up and rejoin) and the video sink.
+ASAN_MESON_ARGS := -Db_sanitize=address,undefined
 ASAN_CALL_TESTS := two-peers three-peers glare bad-peer
+# The window's lifetimes: a call, two windows in one process, hang up and rejoin.
+ASAN_GUI_TESTS := paintable-sink window-call window-camera-off window-hang-up
 
 LSAN_SUPP := $(wildcard $(CURDIR)/tests/lsan.supp)
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
@@ -73,8 +76,8 @@ test: build
 
 setup-asan: deps
 	$(call meson_setup,$(ASANDIR),$(ASAN_MESON_ARGS))
-	@# A build-asan made before the client joined it had -Dclient=disabled.
-	@$(MESON) configure $(ASANDIR) -Dclient=auto > /dev/null
+	@# A build-asan made before the client and window joined it had them disabled.
+	@$(MESON) configure $(ASANDIR) -Dclient=auto -Dgui=auto > /dev/null
 
 build-asan: setup-asan
 	$(MESON) compile -C $(ASANDIR)
@@ -85,6 +88,10 @@ test-asan: build-asan
 	if [ -x $(ASANDIR)/src/app/palaver ]; then \
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(MESON) test -C $(ASANDIR) --suite call --logbase testlog-call --print-errorlogs $(ASAN_CALL_TESTS) || rc=1; \
+	fi; \
+	if [ -x $(ASANDIR)/tests/gui/gui-test-paintable-sink ]; then \
+	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(MESON) test -C $(ASANDIR) --suite gui --logbase testlog-gui --print-errorlogs $(ASAN_GUI_TESTS) || rc=1; \
 	fi; \
 	exit $$rc
 

@@ -110,8 +110,16 @@ bool parseCommandLine(std::vector<std::string> args, CommandLine& out, std::stri
     engine::CallOptions& call = out.call;
     out.headless = a.headless;
     out.realSinks = a.realSinks;
-    if (a.server)
+    if (a.server) {
         call.serverUrl = a.server;
+        GRef<GUri> uri = adopt(g_uri_parse(a.server, G_URI_FLAGS_NONE, nullptr));
+        const char* scheme = uri ? g_uri_get_scheme(uri.get()) : nullptr;
+        const char* host = uri ? g_uri_get_host(uri.get()) : nullptr;
+        if (!scheme || (g_ascii_strcasecmp(scheme, "ws") != 0 && g_ascii_strcasecmp(scheme, "wss") != 0) || !host || !*host) {
+            error = std::string("--server takes a ws:// or wss:// URL, not '") + a.server + "'";
+            return false;
+        }
+    }
     if (a.room) {
         call.room = a.room;
         if (!protocol::isValidId(call.room)) {

@@ -55,7 +55,8 @@ public:
     // "media-error", "bad-pipeline".
     virtual void fatal(const std::string& code, const std::string& message) { }
     // A sink for a remote peer's video, or nullptr for the default. Called
-    // on a streaming thread.
+    // on the Call's main context when the peer's connection is made (a GTK
+    // sink must be made there), before its video arrives.
     virtual GstElement* makeVideoSink(const std::string& peer) { return nullptr; }
 };
 

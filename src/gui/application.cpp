@@ -10,6 +10,7 @@
 #include <glib-unix.h>
 #include <gst/gst.h>
 
+#include <algorithm>
 #include <list>
 #include <memory>
 
@@ -111,9 +112,18 @@ private:
         std::vector<std::string> args(argv.get(), argv.get() + argc);
         app::CommandLine options;
         std::string error;
-        if (!app::parseCommandLine(args, options, error, false)) {
+        // GStreamer's options are taken again (harmless once initialised)
+        // so that `palaver --gst-debug=...` opens a window too.
+        if (!app::parseCommandLine(args, options, error, true)) {
             g_application_command_line_printerr(commandLine, "palaver: %s\nRun 'palaver --help' for the options.\n", error.c_str());
             return 2;
+        }
+        // A second instance's relative paths are relative to where it ran.
+        if (!options.screenshot.empty()) {
+            GRef<GFile> file = adopt(g_application_command_line_create_file_for_arg(commandLine, options.screenshot.c_str()));
+            GUnique<char> path(g_file_get_path(file.get()));
+            if (path)
+                options.screenshot = path.get();
         }
         openWindow(std::move(options));
         return 0;
@@ -135,9 +145,20 @@ private:
         windows_.push_back(std::move(window));
     }
 
+    // Called by the window itself: it goes on a later turn of the loop, not
+    // inside its own callback.
     void closeWindow(CallWindow& closed)
     {
-        windows_.remove_if([&closed](const std::unique_ptr<CallWindow>& w) { return w.get() == &closed; });
+        auto it = std::find_if(windows_.begin(), windows_.end(), [&closed](const auto& w) { return w.get() == &closed; });
+        if (it == windows_.end())
+            return;
+        struct Closing {
+            std::unique_ptr<CallWindow> window;
+        };
+        auto* closing = new Closing { std::move(*it) };
+        windows_.erase(it);
+        g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; }, closing,
+            [](gpointer data) { delete static_cast<Closing*>(data); });
     }
 
     void closeAll()
@@ -169,10 +190,18 @@ private:
         gtk_window_present(GTK_WINDOW(about));
     }
 
+    // The first Ctrl+C hangs up and closes; a second one (a teardown that
+    // hangs) quits at once.
     static gboolean onSignal(gpointer data)
     {
+        auto* self = static_cast<Application*>(data);
+        if (++self->signals_received_ > 1 || self->windows_.empty()) {
+            g_message("signal: quitting");
+            g_application_quit(G_APPLICATION(self->app_.get()));
+            return G_SOURCE_CONTINUE;
+        }
         g_message("signal: hanging up and closing");
-        static_cast<Application*>(data)->closeAll();
+        self->closeAll();
         return G_SOURCE_CONTINUE;
     }
 
@@ -181,6 +210,7 @@ private:
     std::list<std::unique_ptr<CallWindow>> windows_;
     std::vector<SignalConnection> signals_;
     guint sigint_ = 0, sigterm_ = 0;
+    int signals_received_ = 0;
 };
 
 } // namespace

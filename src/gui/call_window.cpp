@@ -2,6 +2,7 @@
 
 #include "messages.h"
 #include "paintable_sink.h"
+#include "tile_layout.h"
 
 #include <algorithm>
 #include <cmath>
@@ -110,7 +111,8 @@ CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings*
     toasts_ = ADW_TOAST_OVERLAY(object(b, "toasts"));
     stack_ = GTK_STACK(object(b, "stack"));
     gridStack_ = GTK_STACK(object(b, "grid_stack"));
-    grid_ = GTK_GRID(object(b, "grid"));
+    grid_ = GTK_BOX(object(b, "grid"));
+    gtk_widget_set_layout_manager(GTK_WIDGET(grid_), newTileLayout());
     previewClamp_ = ADW_CLAMP(object(b, "preview_clamp"));
     title_ = ADW_WINDOW_TITLE(object(b, "call_title"));
     waitingPage_ = ADW_STATUS_PAGE(object(b, "waiting_page"));
@@ -145,6 +147,9 @@ CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings*
     signals_.push_back(connectSignal(chatEntry_, "activate", this, &CallWindow::onChatActivate));
     signals_.push_back(connectSignal(object(b, "chat_send"), "clicked", this, &CallWindow::onChatActivate));
     signals_.push_back(connectSignal(window_.get(), "close-request", this, &CallWindow::onCloseRequest));
+    // A folded chat closes by itself (Escape, a click beside it): the
+    // button follows.
+    signals_.push_back(connectSignal(chatFlap_, "notify::reveal-flap", this, &CallWindow::onFlapRevealed));
     for (const char* property : { "notify::default-width", "notify::maximized", "notify::fullscreened" })
         signals_.push_back(connectSignal(window_.get(), property, this, &CallWindow::onWidthChanged));
     // Enter in any start field joins.
@@ -197,6 +202,8 @@ void CallWindow::updateCallActions(bool inCall)
 {
     for (const char* name : { "hang-up", "mute", "camera-off", "chat", "stats", "send-chat" })
         g_simple_action_set_enabled(action(name), inCall);
+    for (const char* name : { "join", "retry", "back" })
+        g_simple_action_set_enabled(action(name), !inCall);
 }
 
 void CallWindow::toast(const std::string& text)
@@ -222,7 +229,8 @@ void CallWindow::showStart()
     // The command line's values win over the remembered ones.
     gtk_editable_set_text(GTK_EDITABLE(serverRow_), c.serverUrl != engine::CallOptions {}.serverUrl ? c.serverUrl.c_str()
                                                                                                       : value("server-url", c.serverUrl).c_str());
-    gtk_editable_set_text(GTK_EDITABLE(roomRow_), value("room", "demo").c_str());
+    // The room of the call just left (or of --room) comes back first.
+    gtk_editable_set_text(GTK_EDITABLE(roomRow_), !c.room.empty() ? c.room.c_str() : value("room", "demo").c_str());
     gtk_editable_set_text(GTK_EDITABLE(nameRow_), !c.peer.empty() ? c.peer.c_str() : value("display-name", "").c_str());
     gtk_stack_set_visible_child_name(stack_, "start");
     gtk_window_set_title(window(), "Palaver");
@@ -319,9 +327,11 @@ void CallWindow::startCall()
     sawVideo_.clear();
     preview_.reset();
     signalingLost_ = false;
-    muted_ = cameraOff_ = false;
     g_simple_action_set_state(action("mute"), g_variant_new_boolean(FALSE));
     g_simple_action_set_state(action("camera-off"), g_variant_new_boolean(FALSE));
+    // The chat of an earlier call is not this call's.
+    while (GtkWidget* row = gtk_widget_get_first_child(GTK_WIDGET(chatList_)))
+        gtk_list_box_remove(chatList_, row);
 
     engine::CallOptions callOptions = options_.call;
     callOptions.fakeSinks = false;
@@ -338,6 +348,11 @@ void CallWindow::startCall()
         showError("bad-pipeline", error);
         return;
     }
+    if (!call_)
+        return; // it failed inside start() (fatal() showed why)
+    // A new call starts unmuted with the camera on: the buttons too.
+    setMuted(false);
+    setCameraOff(false);
     LOG("video: %s", call_->media().videoDescription().c_str());
     LOG("audio: %s", call_->media().audioDescription().c_str());
     if (call_->media().videoDescription().find("no camera") != std::string::npos)
@@ -384,13 +399,22 @@ void CallWindow::endCall()
     call_->hangUp();
     // The Call goes a moment later, once the byes and the leave are on the
     // wire; never from inside one of its own callbacks.
+    // The application waits for it: quitting first would leave the
+    // pipeline playing into exit().
     struct Ending {
         std::unique_ptr<Relay> relay;
         std::unique_ptr<engine::Call> call;
-        ~Ending() { call.reset(); } // before its observer
+        GRef<GApplication> app;
+        ~Ending()
+        {
+            call.reset(); // before its observer
+            g_application_release(app.get());
+        }
     };
+    g_application_hold(G_APPLICATION(app_));
     g_timeout_add_full(G_PRIORITY_DEFAULT, 250, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; },
-        new Ending { std::move(relay_), std::move(call_) }, [](gpointer data) { delete static_cast<Ending*>(data); });
+        new Ending { std::move(relay_), std::move(call_), GRef<GApplication>(G_APPLICATION(app_)) },
+        [](gpointer data) { delete static_cast<Ending*>(data); });
     tiles_.clear();
     preview_.reset();
     gtk_stack_set_visible_child_name(gridStack_, "waiting");
@@ -429,41 +453,15 @@ gboolean CallWindow::onCloseRequest(GtkWindow*)
     return TRUE; // we destroy it ourselves, after the hang-up
 }
 
-// One tile fills the stage, two sit side by side, then a square-ish grid;
-// a narrow window (a phone, a side-by-side window) stacks them.
-void CallWindow::layoutTiles()
-{
-    size_t n = tiles_.size();
-    int width = gtk_widget_get_width(window_.get()), height = 0;
-    if (width <= 0)
-        gtk_window_get_default_size(window(), &width, &height);
-    // The chat beside the tiles (not folded over them) takes its share.
-    if (adw_flap_get_reveal_flap(chatFlap_) && !adw_flap_get_folded(chatFlap_))
-        width -= 300;
-    bool narrow = width > 0 && width < 600;
-    size_t columns = narrow ? 1 : size_t(std::ceil(std::sqrt(double(n))));
-    // Our own video stays small next to theirs.
-    adw_clamp_set_maximum_size(previewClamp_, narrow ? 120 : 192);
-    adw_clamp_set_tightening_threshold(previewClamp_, narrow ? 120 : 192);
-    if (n == 2 && columns > 1)
-        columns = 2;
-    if (columns == layoutColumns_ && !layoutDirty_)
-        return;
-    layoutColumns_ = columns;
-    layoutDirty_ = false;
-    size_t i = 0;
-    for (auto& [id, t] : tiles_) {
-        GtkWidget* w = t->widget();
-        if (gtk_widget_get_parent(w) == GTK_WIDGET(grid_))
-            gtk_grid_remove(grid_, w);
-        gtk_grid_attach(grid_, w, int(i % columns), int(i / columns), 1, 1);
-        ++i;
-    }
-}
-
+// Our own video stays small next to theirs in a narrow window. (The tiles
+// follow their allocation by themselves: tile_layout.cpp.)
 void CallWindow::onWidthChanged(GObject*, GParamSpec*)
 {
-    layoutTiles();
+    int width = 0, height = 0;
+    gtk_window_get_default_size(window(), &width, &height);
+    int size = width > 0 && width < kNarrowWidth ? 120 : 192;
+    adw_clamp_set_maximum_size(previewClamp_, size);
+    adw_clamp_set_tightening_threshold(previewClamp_, size);
 }
 
 // ---- engine::CallObserver -------------------------------------------------------
@@ -495,10 +493,9 @@ PeerTile& CallWindow::tile(const std::string& peer)
     auto t = std::make_unique<PeerTile>(peer, false);
     t->showStats(showStats_);
     t->setState("Connecting…", true);
+    gtk_box_append(grid_, t->widget());
     PeerTile& ref = *t;
     tiles_[peer] = std::move(t);
-    layoutDirty_ = true;
-    layoutTiles();
     gtk_stack_set_visible_child_name(gridStack_, "grid");
     LOG("tile added: %s", peer.c_str());
     updateTitle();
@@ -508,10 +505,7 @@ PeerTile& CallWindow::tile(const std::string& peer)
 void CallWindow::removeTile(const std::string& peer)
 {
     if (auto it = tiles_.find(peer); it != tiles_.end()) {
-        gtk_grid_remove(grid_, it->second->widget());
         tiles_.erase(it);
-        layoutDirty_ = true;
-        layoutTiles();
         LOG("tile removed: %s", peer.c_str());
         loggedState_.erase(peer);
         sawVideo_.erase(peer);
@@ -545,7 +539,7 @@ void CallWindow::peerUpdated(const engine::PeerSummary& peer)
     t.setState(state, ok);
     std::string stats = statsText(peer);
     t.setStats(stats);
-    if (showStats_) {
+    if (t.statsOnScreen()) {
         std::string line = stats;
         std::replace(line.begin(), line.end(), '\n', ' ');
         if (loggedStats_ != line)
@@ -657,28 +651,22 @@ void CallWindow::onChatActivate(GtkWidget*)
 
 void CallWindow::setMuted(bool muted)
 {
-    muted_ = muted;
     if (call_)
         call_->media().setAudioMuted(muted);
     gtk_button_set_icon_name(GTK_BUTTON(muteButton_), muted ? "microphone-sensitivity-muted-symbolic" : "audio-input-microphone-symbolic");
     const char* text = muted ? "Unmute Microphone (Ctrl+D)" : "Mute Microphone (Ctrl+D)";
     gtk_widget_set_tooltip_text(muteButton_, text);
-    gtk_accessible_update_property(GTK_ACCESSIBLE(muteButton_), GTK_ACCESSIBLE_PROPERTY_LABEL,
-        muted ? "Unmute microphone" : "Mute microphone", -1);
     LOG("microphone %s", muted ? "muted" : "on");
 }
 
 void CallWindow::setCameraOff(bool off)
 {
-    cameraOff_ = off;
     if (call_)
         call_->media().setVideoBlanked(off);
     if (preview_)
         preview_->setVideoOff(off);
     gtk_button_set_icon_name(GTK_BUTTON(cameraButton_), off ? "camera-disabled-symbolic" : "camera-web-symbolic");
     gtk_widget_set_tooltip_text(cameraButton_, off ? "Turn Camera On (Ctrl+E)" : "Turn Camera Off (Ctrl+E)");
-    gtk_accessible_update_property(GTK_ACCESSIBLE(cameraButton_), GTK_ACCESSIBLE_PROPERTY_LABEL,
-        off ? "Turn camera on" : "Turn camera off", -1);
     LOG("camera %s", off ? "off" : "on");
 }
 
@@ -723,9 +711,16 @@ void CallWindow::onChatChange(GSimpleAction* action, GVariant* value, gpointer d
     g_simple_action_set_state(action, value);
     bool show = g_variant_get_boolean(value);
     adw_flap_set_reveal_flap(self->chatFlap_, show);
-    self->layoutTiles();
     if (show)
         gtk_widget_grab_focus(GTK_WIDGET(self->chatEntry_));
+}
+
+void CallWindow::onFlapRevealed(GObject*, GParamSpec*)
+{
+    bool shown = adw_flap_get_reveal_flap(chatFlap_);
+    GRef<GVariant> state = adopt(g_action_get_state(G_ACTION(action("chat"))));
+    if (g_variant_get_boolean(state.get()) != shown)
+        g_simple_action_set_state(action("chat"), g_variant_new_boolean(shown));
 }
 
 void CallWindow::onStatsChange(GSimpleAction* action, GVariant* value, gpointer data)

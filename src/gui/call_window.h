@@ -53,7 +53,12 @@ private:
         void chatOpened(const std::string& peer) override { if (window) window->chatOpened(peer); }
         void chatReceived(const std::string& peer, const std::string& text) override { if (window) window->chatReceived(peer, text); }
         void fatal(const std::string& code, const std::string& message) override { if (window) window->fatal(code, message); }
-        GstElement* makeVideoSink(const std::string& peer) override { return window ? window->makeVideoSink(peer) : nullptr; }
+        GstElement* makeVideoSink(const std::string& peer) override
+        {
+            // A call that is ending shows nothing more (nullptr would get
+            // the engine's default: a window of its own).
+            return window ? window->makeVideoSink(peer) : gst_element_factory_make("fakesink", nullptr);
+        }
     };
 
     void joined(const std::string& room, const std::string& peer);
@@ -77,8 +82,8 @@ private:
     void updateTitle();
     void updateCallActions(bool inCall);
     PeerTile& tile(const std::string& peer);
-    void layoutTiles();
     void onWidthChanged(GObject*, GParamSpec*);
+    void onFlapRevealed(GObject*, GParamSpec*);
     void removeTile(const std::string& peer);
     void appendChat(const std::string& sender, const std::string& text, bool own);
     void sendChat(const std::string& text);
@@ -114,7 +119,7 @@ private:
     AdwToastOverlay* toasts_ = nullptr;
     GtkStack* stack_ = nullptr;
     GtkStack* gridStack_ = nullptr;
-    GtkGrid* grid_ = nullptr;
+    GtkBox* grid_ = nullptr;
     AdwClamp* previewClamp_ = nullptr;
     AdwWindowTitle* title_ = nullptr;
     AdwStatusPage* waitingPage_ = nullptr;
@@ -137,12 +142,8 @@ private:
     std::map<std::string, std::string> loggedState_;
     std::map<std::string, bool> sawVideo_;
     std::string loggedStats_;
-    size_t layoutColumns_ = 0;
-    bool layoutDirty_ = false;
     std::unique_ptr<PeerTile> preview_;
     bool showStats_ = false;
-    bool muted_ = false;
-    bool cameraOff_ = false;
     bool closing_ = false;
     bool screenshotTaken_ = false;
     bool signalingLost_ = false;

@@ -72,8 +72,8 @@ PeerTile::~PeerTile()
 {
     // The grid holds the tile's widget too; take it out so it goes now.
     if (GtkWidget* parent = gtk_widget_get_parent(root_.get())) {
-        if (GTK_IS_GRID(parent))
-            gtk_grid_remove(GTK_GRID(parent), root_.get());
+        if (GTK_IS_BOX(parent))
+            gtk_box_remove(GTK_BOX(parent), root_.get());
         else if (ADW_IS_CLAMP(parent)) {
             adw_clamp_set_child(ADW_CLAMP(parent), nullptr);
         }

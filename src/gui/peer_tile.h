@@ -28,6 +28,7 @@ public:
     void setState(const std::string& text, bool ok);
     void setStats(const std::string& text);
     void showStats(bool show);
+    bool statsOnScreen() const { return gtk_widget_get_mapped(stats_); }
     // The camera is off: an icon over the (black) video.
     void setVideoOff(bool off);
 
