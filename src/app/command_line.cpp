@@ -151,6 +151,7 @@ bool parseCommandLine(std::vector<std::string> args, CommandLine& out, std::stri
             return false;
         }
         call.media.videoCodec = *codec;
+        out.codecGiven = true;
     }
     if (a.width < 16 || a.height < 16 || a.width > 7680 || a.height > 4320 || a.framerate < 1 || a.framerate > 120) {
         error = "--width, --height or --framerate out of range";

@@ -16,6 +16,7 @@ struct CommandLine {
     bool realSinks = false;
     // --room given: the window skips its start view and joins at once.
     bool roomGiven = false;
+    bool codecGiven = false; // --video-codec (else the window's GSettings)
     std::string screenshot; // --screenshot FILE (window only)
     double screenshotDelayS = 3;
     engine::CallOptions call;

@@ -335,8 +335,16 @@ void CallWindow::startCall()
 
     engine::CallOptions callOptions = options_.call;
     callOptions.fakeSinks = false;
-    if (settings_ && options_.call.media.videoSource.empty() && !g_settings_get_boolean(settings_.get(), "audio-processing"))
-        callOptions.media.audioProcessing = false;
+    // The preferences kept in GSettings, where the command line said nothing.
+    if (settings_) {
+        if (!g_settings_get_boolean(settings_.get(), "audio-processing"))
+            callOptions.media.audioProcessing = false;
+        if (!options_.codecGiven) {
+            GUnique<char> codec(g_settings_get_string(settings_.get(), "video-codec"));
+            if (auto c = engine::videoCodecFromName(codec.get()))
+                callOptions.media.videoCodec = *c;
+        }
+    }
     relay_ = std::make_unique<Relay>();
     relay_->window = this;
     call_ = std::make_unique<engine::Call>(callOptions, *relay_);
@@ -493,9 +501,12 @@ PeerTile& CallWindow::tile(const std::string& peer)
     auto t = std::make_unique<PeerTile>(peer, false);
     t->showStats(showStats_);
     t->setState("Connecting…", true);
-    gtk_box_append(grid_, t->widget());
     PeerTile& ref = *t;
-    tiles_[peer] = std::move(t);
+    auto placed = tiles_.emplace(peer, std::move(t)).first;
+    // Tiles in the order of their ids, whoever connected first: a layout
+    // that does not shuffle between calls.
+    GtkWidget* before = placed == tiles_.begin() ? nullptr : std::prev(placed)->second->widget();
+    gtk_box_insert_child_after(grid_, ref.widget(), before);
     gtk_stack_set_visible_child_name(gridStack_, "grid");
     LOG("tile added: %s", peer.c_str());
     updateTitle();

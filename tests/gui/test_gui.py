@@ -418,17 +418,25 @@ def test_unreachable(cleanup):
 @test
 def test_start_view(cleanup):
     """Without --room the start view comes first, filled with what GSettings
-    remembers; Join uses those fields. GStreamer's own options go too."""
+    remembers; Join uses those fields, and the preferred codec. GStreamer's
+    own options go too."""
     server = Server()
     cleanup.append(server)
+    # Bob waits in the room, so the window offers: with the codec it
+    # prefers in GSettings.
+    bob = Peer(server.url, "kept", "bob", "--duration", "60", video=MOVING_BARS)
+    cleanup.append(bob)
+    wait_until(lambda: server.health()["peers"] >= 1, 10, "bob never joined")
     # No source options: the camera and microphone, or test sources and a
     # word about it when there are none (CI has neither).
     app = App("--ice-address", "127.0.0.1", "--gst-debug-level=2", *SMALL,
-              settings={"server-url": f"'{server.url}'", "room": "'kept'", "display-name": "'kim'"})
+              settings={"server-url": f"'{server.url}'", "room": "'kept'", "display-name": "'kim'",
+                        "video-codec": "'h264'"})
     cleanup.append(app)
     app.wait_log(r"view: start", 10)
     app.action("join", None)
     app.wait_log(r"joined room kept as kim", 20)
+    app.wait_log(r"peer bob: video \d+x\d+ H264", 30)
     if not any(n.startswith("video") for n in os.listdir("/dev")):
         app.wait_log(r"toast: No camera found: sending a test pattern", 5)
     check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
