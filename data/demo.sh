@@ -17,8 +17,18 @@ palaver="$build/src/app/palaver"
 url="ws://$host:$port/ws"
 
 pids=()
+# Ctrl+C reaches every process of the group, and the windows hang up by
+# themselves (a second signal would make them quit at once): they get a
+# moment to go before the rest is stopped. (The server's own Ctrl+C can be
+# what brought us here, before the trap for it ran.)
 cleanup() {
   trap - INT TERM EXIT
+  for _ in $(seq 30); do
+    alive=
+    for pid in "${pids[@]:1}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && break
+    sleep 0.1
+  done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   wait 2>/dev/null
   echo
