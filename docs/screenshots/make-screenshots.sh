@@ -44,13 +44,13 @@ for _ in $(seq 100); do
   [ "$(grep -c 'video 640x480' "$log" || true)" -ge 2 ] && break
   sleep 0.2
 done
-sleep 4
+sleep 10  # past the join and chat toasts
 action screenshot "[<'$here/call.png'>]"
 sleep 1
 action chat "[]"
 action stats "[]"
 action send-chat "[<'Loud and clear, both of you.'>]"
-sleep 3
+sleep 5
 action screenshot "[<'$here/call-chat-stats.png'>]"
 sleep 1
 grep -E 'screenshot:' "$log"

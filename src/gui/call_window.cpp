@@ -109,6 +109,7 @@ CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings*
     window_ = GRef<GtkWidget>(object(b, "window"));
     gtk_window_set_application(window(), app);
     toasts_ = ADW_TOAST_OVERLAY(object(b, "toasts"));
+    callToasts_ = ADW_TOAST_OVERLAY(object(b, "call_toasts"));
     stack_ = GTK_STACK(object(b, "stack"));
     gridStack_ = GTK_STACK(object(b, "grid_stack"));
     grid_ = GTK_BOX(object(b, "grid"));
@@ -206,12 +207,15 @@ void CallWindow::updateCallActions(bool inCall)
         g_simple_action_set_enabled(action(name), !inCall);
 }
 
-void CallWindow::toast(const std::string& text)
+// Toasts queue one after the other: comings and goings are brief, what
+// needs doing (an error, a message) stays longer.
+void CallWindow::toast(const std::string& text, unsigned seconds)
 {
     LOG("toast: %s", text.c_str());
     AdwToast* t = adw_toast_new(text.c_str());
-    adw_toast_set_timeout(t, 4);
-    adw_toast_overlay_add_toast(toasts_, t); // takes the floating reference
+    adw_toast_set_timeout(t, seconds);
+    bool inCall = g_strcmp0(gtk_stack_get_visible_child_name(stack_), "call") == 0;
+    adw_toast_overlay_add_toast(inCall ? callToasts_ : toasts_, t); // takes the floating reference
 }
 
 // ---- views --------------------------------------------------------------------
@@ -531,13 +535,16 @@ void CallWindow::peerAdded(const std::string& peer)
     bool fresh = !tiles_.count(peer);
     tile(peer);
     if (fresh)
-        toast(peer + " joined");
+        toast(peer + " joined", 2);
 }
 
 void CallWindow::peerRemoved(const std::string& peer, const std::string& reason)
 {
     removeTile(peer);
-    toast(reason == "failed" ? "Lost the connection to " + peer : peer + " left");
+    if (reason == "failed")
+        toast("Lost the connection to " + peer);
+    else
+        toast(peer + " left", 2);
 }
 
 void CallWindow::peerUpdated(const engine::PeerSummary& peer)
@@ -577,7 +584,7 @@ void CallWindow::chatReceived(const std::string& peer, const std::string& text)
 {
     appendChat(peer, text, false);
     if (!adw_flap_get_reveal_flap(chatFlap_))
-        toast(peer + ": " + text);
+        toast(peer + ": " + text, 3);
 }
 
 void CallWindow::fatal(const std::string& code, const std::string& message)

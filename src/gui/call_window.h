@@ -90,7 +90,7 @@ private:
     void onChatActivate(GtkWidget*);
     void onEntryActivated(AdwEntryRow*) { joinFromStartView(); }
     gboolean onCloseRequest(GtkWindow*);
-    void toast(const std::string& text);
+    void toast(const std::string& text, unsigned seconds = 4);
     void setMuted(bool muted);
     void setCameraOff(bool off);
     GSimpleAction* action(const char* name) const;
@@ -117,6 +117,7 @@ private:
     GRef<GtkWidget> window_;
     // Owned by the window (from the builder).
     AdwToastOverlay* toasts_ = nullptr;
+    AdwToastOverlay* callToasts_ = nullptr; // the call view's, above its controls
     GtkStack* stack_ = nullptr;
     GtkStack* gridStack_ = nullptr;
     GtkBox* grid_ = nullptr;
