@@ -215,8 +215,29 @@ private:
 
 } // namespace
 
+// Without a GPU, GTK's GL renderer runs on Mesa's llvmpipe: a call window
+// then costs 1.6 cores where GTK's cairo renderer needs 0.4 (640x480@30,
+// bench/gui/README.md). A machine with no render node (a VM, Xvfb, a
+// server) gets the cairo renderer unless GSK_RENDERER says otherwise.
+void pickRenderer()
+{
+    if (g_getenv("GSK_RENDERER"))
+        return;
+    bool gpu = g_file_test("/dev/nvidia0", G_FILE_TEST_EXISTS);
+    if (GDir* dri = g_dir_open("/dev/dri", 0, nullptr)) {
+        while (const char* name = g_dir_read_name(dri))
+            gpu = gpu || g_str_has_prefix(name, "renderD");
+        g_dir_close(dri);
+    }
+    if (!gpu) {
+        g_setenv("GSK_RENDERER", "cairo", FALSE);
+        g_message("no GPU render node: drawing with GTK's cairo renderer (GSK_RENDERER to override)");
+    }
+}
+
 int runApplication(int argc, char** argv)
 {
+    pickRenderer();
     Application application;
     return application.run(argc, argv);
 }
