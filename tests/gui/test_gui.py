@@ -131,7 +131,7 @@ class Shot:
 class App:
     """One `palaver` GTK process; more windows join it as second instances."""
 
-    def __init__(self, *args, timeout=90, settings=None):
+    def __init__(self, *args, timeout=90, settings=None, env=None):
         """settings: {key: GVariant text} kept in a keyfile of the test's own
         (GSettings' keyfile backend), else nothing is stored."""
         self.log = tempfile.NamedTemporaryFile(prefix="palaver-gui-", suffix=".log", delete=False)
@@ -151,6 +151,7 @@ class App:
             "GST_DEBUG": self.env.get("GST_DEBUG", "palaver-*:3"),
             "GST_DEBUG_NO_COLOR": "1",
         })
+        self.env.update(env or {})
         self.proc = subprocess.Popen([CLIENT, *args], stdout=subprocess.DEVNULL, stderr=self.log, env=self.env)
         self.timeout = timeout
         self.shots = 0
@@ -238,10 +239,10 @@ def window_args(server, room, peer, video=ORANGE, *extra):
             "--audio-source", TONE, "--ice-address", "127.0.0.1", *SMALL, *extra]
 
 
-def start_call(cleanup, bob_args=(), bob_video=MOVING_BARS):
+def start_call(cleanup, bob_args=(), bob_video=MOVING_BARS, env=None):
     server = Server()
     cleanup.append(server)
-    app = App(*window_args(server, "gui", "win"))
+    app = App(*window_args(server, "gui", "win"), env=env)
     cleanup.append(app)
     bob = Peer(server.url, "gui", "bob", *bob_args, video=bob_video, timeout=90)
     cleanup.append(bob)
@@ -252,10 +253,10 @@ def start_call(cleanup, bob_args=(), bob_video=MOVING_BARS):
 # ---- tests -------------------------------------------------------------------
 
 @test
-def test_call(cleanup):
+def test_call(cleanup, env=None):
     """The remote tile shows the peer's moving bars, the preview our own
     colour; stats and state are on the tile."""
-    server, app, bob = start_call(cleanup, ["--duration", "60"])
+    server, app, bob = start_call(cleanup, ["--duration", "60"], env=env)
     app.wait_log(r"peer bob: connected", 20)
     # The remote tile fills the grid; the preview sits bottom right.
     stage = dict(x0=0.02, y0=0.12, x1=0.70, y1=0.80)
@@ -282,6 +283,14 @@ def test_call(cleanup):
     # The window's tone (audiotestsrc volume 0.8: -2 dBFS) arrives.
     level = summary["peers"]["win"]["audio_level_db"]
     check(level is not None and level > -20, f"bob hears the window's tone at {level} dBFS")
+
+
+@test
+def test_call_gl(cleanup):
+    """The same with GTK's GL renderer, which the window uses where there
+    is a GPU (here: Mesa's software GL; the window picks cairo without a
+    GPU unless told)."""
+    return test_call(cleanup, env={"GSK_RENDERER": "gl"})
 
 
 @test
