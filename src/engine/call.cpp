@@ -119,6 +119,9 @@ void Call::hangUp()
             for (auto& [id, pc] : self->peers_)
                 self->snapshot(*pc);
             self->peers_.clear();
+            // The camera and microphone are free from now on, not only when
+            // the Call goes: a window may join again at once.
+            gst_element_set_state(GST_ELEMENT(self->pipeline_.get()), GST_STATE_NULL);
             self->teardownTimer_ = nullptr;
             return G_SOURCE_REMOVE;
         },

@@ -371,8 +371,8 @@ def test_chat(cleanup):
     # overlay's grey box with white text.
     box = lambda s: sum(grey(s.rows[y][x]) for y in range(int(0.12 * s.height), int(0.22 * s.height), 2)
                         for x in range(int(0.03 * s.width), int(0.25 * s.width), 2))
-    before = app.screenshot()
-    check(box(before) < 20, f"grey in the tile before the stats are on {before.path}")
+    # (Once the chat has slid in and the first frames' artefacts are gone.)
+    app.shot_until(lambda s: box(s) < 20, 10, "grey in the tile before the stats are on")
     app.action("stats", None)
     app.wait_log(r"stats bob: ", 5)
     shown = app.shot_until(lambda s: box(s) > 300, 5, "the stats overlay is not on screen")
