@@ -328,6 +328,7 @@ void CallWindow::startCall()
         endCall();
     tiles_.clear();
     loggedState_.clear();
+    loggedStats_.clear();
     sawVideo_.clear();
     preview_.reset();
     signalingLost_ = false;
@@ -523,6 +524,7 @@ void CallWindow::removeTile(const std::string& peer)
         tiles_.erase(it);
         LOG("tile removed: %s", peer.c_str());
         loggedState_.erase(peer);
+        loggedStats_.erase(peer);
         sawVideo_.erase(peer);
     }
     if (tiles_.empty())
@@ -560,9 +562,9 @@ void CallWindow::peerUpdated(const engine::PeerSummary& peer)
     if (t.statsOnScreen()) {
         std::string line = stats;
         std::replace(line.begin(), line.end(), '\n', ' ');
-        if (loggedStats_ != line)
+        if (loggedStats_[peer.id] != line)
             LOG("stats %s: %s", peer.id.c_str(), line.c_str());
-        loggedStats_ = line;
+        loggedStats_[peer.id] = line;
     }
     if (loggedState_[peer.id] != peer.connectionState) {
         loggedState_[peer.id] = peer.connectionState;

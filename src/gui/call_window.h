@@ -142,7 +142,7 @@ private:
     std::map<std::string, std::unique_ptr<PeerTile>> tiles_;
     std::map<std::string, std::string> loggedState_;
     std::map<std::string, bool> sawVideo_;
-    std::string loggedStats_;
+    std::map<std::string, std::string> loggedStats_; // per peer: the stats line last logged
     std::unique_ptr<PeerTile> preview_;
     bool showStats_ = false;
     bool closing_ = false;
