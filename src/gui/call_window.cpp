@@ -327,9 +327,7 @@ void CallWindow::startCall()
     if (call_)
         endCall();
     tiles_.clear();
-    loggedState_.clear();
-    loggedStats_.clear();
-    sawVideo_.clear();
+    logged_.clear();
     preview_.reset();
     signalingLost_ = false;
     g_simple_action_set_state(action("mute"), g_variant_new_boolean(FALSE));
@@ -523,9 +521,7 @@ void CallWindow::removeTile(const std::string& peer)
     if (auto it = tiles_.find(peer); it != tiles_.end()) {
         tiles_.erase(it);
         LOG("tile removed: %s", peer.c_str());
-        loggedState_.erase(peer);
-        loggedStats_.erase(peer);
-        sawVideo_.erase(peer);
+        logged_.erase(peer);
     }
     if (tiles_.empty())
         gtk_stack_set_visible_child_name(gridStack_, "waiting");
@@ -562,16 +558,16 @@ void CallWindow::peerUpdated(const engine::PeerSummary& peer)
     if (t.statsOnScreen()) {
         std::string line = stats;
         std::replace(line.begin(), line.end(), '\n', ' ');
-        if (loggedStats_[peer.id] != line)
+        if (logged_[peer.id].stats != line)
             LOG("stats %s: %s", peer.id.c_str(), line.c_str());
-        loggedStats_[peer.id] = line;
+        logged_[peer.id].stats = line;
     }
-    if (loggedState_[peer.id] != peer.connectionState) {
-        loggedState_[peer.id] = peer.connectionState;
+    if (logged_[peer.id].state != peer.connectionState) {
+        logged_[peer.id].state = peer.connectionState;
         LOG("peer %s: %s (ice %s)", peer.id.c_str(), peer.connectionState.c_str(), peer.iceState.c_str());
     }
-    if (peer.media.videoFrames > 0 && !sawVideo_[peer.id]) {
-        sawVideo_[peer.id] = true;
+    if (peer.media.videoFrames > 0 && !logged_[peer.id].video) {
+        logged_[peer.id].video = true;
         LOG("peer %s: video %dx%d %s", peer.id.c_str(), peer.media.width, peer.media.height, peer.media.videoCodec.c_str());
         scheduleScreenshot();
     }

@@ -140,9 +140,12 @@ private:
     std::unique_ptr<Relay> relay_; // the observer of call_
     std::unique_ptr<engine::Call> call_;
     std::map<std::string, std::unique_ptr<PeerTile>> tiles_;
-    std::map<std::string, std::string> loggedState_;
-    std::map<std::string, bool> sawVideo_;
-    std::map<std::string, std::string> loggedStats_; // per peer: the stats line last logged
+    // What the log already said of each peer (a line only when it changes).
+    struct Logged {
+        std::string state, stats;
+        bool video = false;
+    };
+    std::map<std::string, Logged> logged_;
     std::unique_ptr<PeerTile> preview_;
     bool showStats_ = false;
     bool closing_ = false;
