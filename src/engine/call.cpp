@@ -1,6 +1,6 @@
 #include "call.h"
 
-#include "main_thread.h"
+#include "post.h"
 
 
 GST_DEBUG_CATEGORY_STATIC(palaver_call_debug);
@@ -257,7 +257,7 @@ void Call::peerSaidBye(PeerConnection& pc)
     saidBye_.insert(id);
     // Its leave follows: tear down now rather than wait for a grace.
     std::weak_ptr<bool> alive = alive_;
-    postToContext(context_.get(), [this, alive, id] {
+    detail::postToContext(context_.get(), [this, alive, id] {
         auto token = alive.lock();
         if (token && *token)
             removePeer(id, "left");
@@ -404,7 +404,7 @@ void Call::removePeer(const std::string& id, const std::string& reason)
         // Destroy it outside any of its own callbacks.
         auto pc = std::move(it->second);
         peers_.erase(it);
-        postToContext(context_.get(), [pc]() mutable { pc.reset(); });
+        detail::postToContext(context_.get(), [pc]() mutable { pc.reset(); });
     }
     if (reason == "left" || reason == "failed") {
         if (auto s = summaries_.find(id); s != summaries_.end() && s->second.present) {
@@ -486,7 +486,7 @@ void Call::peerFailed(PeerConnection& pc, const std::string& reason)
     GST_WARNING("connection to %s failed: %s", id.c_str(), reason.c_str());
     std::weak_ptr<bool> alive = alive_;
     std::weak_ptr<PeerConnection> failed = pc.weak_from_this();
-    postToContext(context_.get(), [this, alive, id, failed] {
+    detail::postToContext(context_.get(), [this, alive, id, failed] {
         auto token = alive.lock();
         if (!token || !*token)
             return;

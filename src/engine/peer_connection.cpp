@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "frame_stamp.h"
-#include "main_thread.h"
+#include "post.h"
 
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>

@@ -9,7 +9,7 @@
 #pragma once
 
 #include "call_options.h"
-#include "gst_ref.h"
+#include "webrtc_ref.h"
 #include "local_media.h"
 #include "messages.h"
 #include "peer_stats.h"

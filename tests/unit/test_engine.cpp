@@ -2,7 +2,7 @@
 // (with webrtcbin 1.22's swapped candidate entries) and the frame stamps
 // used for latency measurements, through a real VP8 encode and decode.
 #include "frame_stamp.h"
-#include "gst_ref.h"
+#include "webrtc_ref.h"
 #include "peer_stats.h"
 
 #include <gst/app/gstappsink.h>

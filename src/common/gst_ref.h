@@ -1,13 +1,12 @@
-// GRef/GUnique support for GStreamer types (see common/gref.h). GstObjects
+// GRef/GUnique support for GStreamer's core types (see gref.h). GstObjects
 // (elements, pads, buses) are GObjects and use the primary template; mini
-// objects and boxed types need their own ref/unref or free.
+// objects and boxed types need their own ref/unref or free. The SDP and
+// WebRTC types are the engine's (engine/webrtc_ref.h).
 #pragma once
 
 #include "gref.h"
 
 #include <gst/gst.h>
-#include <gst/sdp/sdp.h>
-#include <gst/webrtc/webrtc.h>
 
 namespace palaver {
 
@@ -17,9 +16,10 @@ PALAVER_DEFINE_GREF_TRAITS(GstPromise, gst_promise_ref, gst_promise_unref);
 PALAVER_DEFINE_GREF_TRAITS(GstBuffer, gst_buffer_ref, gst_buffer_unref);
 PALAVER_DEFINE_GREF_TRAITS(GstEvent, gst_event_ref, gst_event_unref);
 PALAVER_DEFINE_GREF_TRAITS(GstSample, gst_sample_ref, gst_sample_unref);
+PALAVER_DEFINE_GREF_TRAITS(GstQuery, gst_query_ref, gst_query_unref);
 
 PALAVER_DEFINE_GUNIQUE_DELETER(GstStructure, gst_structure_free);
-PALAVER_DEFINE_GUNIQUE_DELETER(GstSDPMessage, gst_sdp_message_free);
-PALAVER_DEFINE_GUNIQUE_DELETER(GstWebRTCSessionDescription, gst_webrtc_session_description_free);
+inline void freeParseContext(GstParseContext* c) { gst_parse_context_free(c); }
+PALAVER_DEFINE_GUNIQUE_DELETER(GstParseContext, freeParseContext);
 
 } // namespace palaver
