@@ -1,5 +1,7 @@
 #include "headless.h"
 
+#include "source.h"
+
 #include <glib-unix.h>
 
 #include <algorithm>
@@ -28,34 +30,42 @@ public:
             print();
             return exitCode_;
         }
-        g_printerr("palaver: video: %s\n", call_.media().videoDescription().c_str());
-        g_printerr("palaver: audio: %s\n", call_.media().audioDescription().c_str());
-        guint sigint = g_unix_signal_add(SIGINT, &HeadlessRun::onSignal, this);
-        guint sigterm = g_unix_signal_add(SIGTERM, &HeadlessRun::onSignal, this);
+        Source sigint = unixSignal(SIGINT, &HeadlessRun::onSignal);
+        Source sigterm = unixSignal(SIGTERM, &HeadlessRun::onSignal);
         // SIGUSR1: a fresh connection to every peer (tests and bots; what a
         // "reconnect" button does).
-        guint sigusr1 = g_unix_signal_add(SIGUSR1, &HeadlessRun::onRestart, this);
-        guint duration = 0, stats = 0;
+        Source sigusr1 = unixSignal(SIGUSR1, &HeadlessRun::onRestart);
+        Source duration, stats;
         if (options_.durationS > 0)
-            duration = g_timeout_add(guint(options_.durationS * 1000), &HeadlessRun::onDuration, this);
+            duration = Source::once(nullptr, std::chrono::milliseconds(guint(options_.durationS * 1000)),
+                [this] { finish("duration", "", kExitOk); });
         if (options_.statsIntervalS > 0)
-            stats = g_timeout_add(guint(options_.statsIntervalS * 1000), &HeadlessRun::onStats, this);
+            stats = Source::every(nullptr, std::chrono::milliseconds(guint(options_.statsIntervalS * 1000)),
+                [this] { printStats(); });
         // A fatal error can come before the loop runs (a malformed URL).
         if (exit_.empty())
             g_main_loop_run(loop_.get());
-        for (guint id : { sigint, sigterm, sigusr1, duration, stats })
-            if (id)
-                g_source_remove(id);
-        // Leave politely and give the close frame a moment to go out.
+        for (Source* source : { &sigint, &sigterm, &sigusr1 })
+            source->cancel();
+        duration.cancel();
+        stats.cancel();
+        // Leave politely: the byes, the leave and the close handshake go
+        // out, then the pipeline stops (tornDown ends the loop).
         call_.hangUp();
-        GRef<GMainLoop> flush = adopt(g_main_loop_new(nullptr, FALSE));
-        g_timeout_add(150, [](gpointer l) { g_main_loop_quit(static_cast<GMainLoop*>(l)); return G_SOURCE_REMOVE; }, flush.get());
-        g_main_loop_run(flush.get());
+        if (!call_.tornDownDone())
+            g_main_loop_run(loop_.get());
         print();
         return exitCode_;
     }
 
 private:
+    Source unixSignal(int signal, GSourceFunc handler)
+    {
+        GSource* raw = g_unix_signal_source_new(signal);
+        g_source_set_callback(raw, handler, this, nullptr);
+        return Source::adopt(nullptr, raw);
+    }
+
     void finish(const std::string& exit, const std::string& error, int code)
     {
         if (!exit_.empty())
@@ -79,15 +89,9 @@ private:
         static_cast<HeadlessRun*>(data)->call_.restartPeers();
         return G_SOURCE_CONTINUE;
     }
-    static gboolean onDuration(gpointer data)
+    void printStats()
     {
-        static_cast<HeadlessRun*>(data)->finish("duration", "", kExitOk);
-        return G_SOURCE_CONTINUE; // removed by run(), after the loop
-    }
-    static gboolean onStats(gpointer data)
-    {
-        auto* self = static_cast<HeadlessRun*>(data);
-        for (const auto& p : self->call_.peers()) {
+        for (const auto& p : call_.peers()) {
             if (!p.present)
                 continue;
             const auto& s = p.stats;
@@ -98,10 +102,15 @@ private:
                 s.packetsLost.value_or(0), s.jitterMs.value_or(0), s.rttMs.value_or(0),
                 s.candidatePair.empty() ? "no pair yet" : s.candidatePair.c_str());
         }
-        return G_SOURCE_CONTINUE;
     }
 
     // engine::CallObserver
+    void mediaStarted() override
+    {
+        g_printerr("palaver: video: %s\n", call_.media().videoDescription().c_str());
+        g_printerr("palaver: audio: %s\n", call_.media().audioDescription().c_str());
+    }
+    void tornDown() override { g_main_loop_quit(loop_.get()); }
     void joined(const std::string& room, const std::string& peer) override
     {
         g_printerr("palaver: joined room %s as %s\n", room.c_str(), peer.c_str());

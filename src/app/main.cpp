@@ -3,6 +3,7 @@
 // headless with real audio output when there is no display.
 #include "command_line.h"
 #include "headless.h"
+#include "warm_up.h"
 
 #ifdef PALAVER_HAVE_GUI
 #include "application.h"
@@ -40,8 +41,11 @@ int main(int argc, char** argv)
 
     if (!options.headless) {
 #ifdef PALAVER_HAVE_GUI
-        if (haveDisplay())
-            return gui::runApplication(argc, argv);
+        if (haveDisplay()) {
+            int status = gui::runApplication(argc, argv);
+            engine::awaitWarmUp();
+            return status;
+        }
         g_printerr("palaver: no display (DISPLAY and WAYLAND_DISPLAY are unset): running the call headless, "
                    "with real audio output and live stats\n");
 #else
@@ -54,5 +58,7 @@ int main(int argc, char** argv)
         options.realSinks = true;
     }
     options.call.fakeSinks = !options.realSinks;
-    return app::runHeadless(options.call, options.headlessOptions);
+    int status = app::runHeadless(options.call, options.headlessOptions);
+    engine::awaitWarmUp();
+    return status;
 }

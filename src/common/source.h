@@ -76,6 +76,18 @@ public:
         }, name);
     }
 
+    // Takes over a source made elsewhere with its callback already set (a
+    // GstBus watch, a GIO stream's source) and attaches it.
+    static Source adopt(GMainContext* context, GSource* raw, const char* name = nullptr)
+    {
+        Source s;
+        s.source_ = GRef<GSource>(raw, AdoptTag {});
+        if (name)
+            g_source_set_name(raw, name);
+        g_source_attach(raw, context);
+        return s;
+    }
+
     // Still attached: not yet run (one-shot) and not cancelled.
     bool active() const { return source_ && !g_source_is_destroyed(source_.get()); }
     explicit operator bool() const { return active(); }
@@ -98,7 +110,7 @@ private:
     static Source attach(GMainContext* context, GSource* raw, Callback callback, const char* name)
     {
         Source s;
-        s.source_ = adopt(raw);
+        s.source_ = GRef<GSource>(raw, AdoptTag {});
         g_source_set_callback(
             raw, [](gpointer data) -> gboolean { return (*static_cast<Callback*>(data))() ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE; },
             new Callback(std::move(callback)), [](gpointer data) { delete static_cast<Callback*>(data); });

@@ -1,6 +1,11 @@
 #include "call.h"
 
+#include "warm_up.h"
+
+#include "gst_element.h"
 #include "post.h"
+
+#include <algorithm>
 
 
 GST_DEBUG_CATEGORY_STATIC(palaver_call_debug);
@@ -33,63 +38,91 @@ Call::Call(CallOptions options, CallObserver& observer)
 
 Call::~Call()
 {
-    *alive_ = false;
-    if (warmUp_)
-        g_thread_join(warmUp_);
-    for (GSource* source : { statsTimer_.get(), busWatch_.get(), rejoinTimer_.get(), teardownTimer_.get() })
-        if (source)
-            g_source_destroy(source);
-    for (auto& [id, timer] : leftGrace_)
-        g_source_destroy(timer.get());
-    for (auto& [id, pc] : peers_)
-        snapshot(*pc);
+    anchor_.reset();
+    for (Source* source : { &starting_, &busWatch_, &statsTimer_, &rejoinTimer_, &teardownCheck_, &teardownLimit_, &reaper_ })
+        source->cancel();
+    leftGrace_.clear();
     if (signaling_)
         signaling_->stop();
+    for (auto& [id, pc] : peers_) {
+        snapshot(*pc);
+        dying_.push_back(std::move(pc));
+    }
     peers_.clear();
+    // Every connection goes before the pipeline, media and delegate it
+    // borrows: also those still waiting for the reaper.
+    dying_.clear();
     gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_NULL);
 }
 
 bool Call::start(std::string& error)
 {
-    // The first DTLS element of a process makes its certificate (an RSA key:
-    // about a second on a busy core), and webrtcbin's plugins load on first
-    // use. Doing both now, while we connect and join, takes them off the
-    // call setup path: measured 300-400 ms per side before.
-    warmUp_ = g_thread_new("palaver-warmup", [](gpointer) -> gpointer {
-        for (const char* name : { "dtlsdec", "webrtcbin" })
-            if (GstElement* e = gst_element_factory_make(name, nullptr))
-                gst_object_unref(gst_object_ref_sink(e));
-        return nullptr;
-    }, nullptr);
-    if (!options_.fakeSinks && !buildAudioOutput(error))
+    startWarmUp();
+    // The descriptions given are checked at once: a typo fails here, before
+    // any device is opened or the server contacted.
+    if (!LocalMedia::check(options_.media, error))
         return false;
+    bool camera = LocalMedia::needsCamera(options_.media), microphone = LocalMedia::needsMicrophone(options_.media);
+    peerId_ = options_.peer;
+    if (!camera && !microphone) {
+        // Nothing to probe: build on the next turn all the same, so the
+        // front end sees the same order of events either way.
+        starting_ = Source::idle(context_.get(), [this] { startMedia({}); });
+        return true;
+    }
+    // Opening a V4L2 node and starting a device monitor can block for a
+    // long time (a busy camera, a sound server that does not answer).
+    GMainContext* context = context_.get();
+    std::weak_ptr<Call> self = anchor_.weak();
+    runInThread([context, self, camera, microphone] {
+        Devices found = Devices::probe(camera, microphone);
+        postTo(context, self, [found](Call& call) { call.startMedia(found); });
+    });
+    return true;
+}
+
+void Call::startMedia(const Devices& devices)
+{
+    if (hungUp_)
+        return;
+    std::string error;
+    if (!options_.fakeSinks && !buildAudioOutput(error)) {
+        fatal("bad-pipeline", error);
+        return;
+    }
     MediaOptions media = options_.media;
     // Echo cancellation only where there is an echo: real speakers.
     if (options_.fakeSinks)
         media.echoProbe.clear();
-    if (!media_->build(media, error))
-        return false;
-    GRef<GstBus> bus = adopt(gst_pipeline_get_bus(pipeline_.get()));
-    busWatch_ = adopt(gst_bus_create_watch(bus.get()));
-    g_source_set_callback(busWatch_.get(), G_SOURCE_FUNC(&Call::onBusMessage), this, nullptr);
-    g_source_attach(busWatch_.get(), context_.get());
-    if (gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        error = "the local media pipeline did not start (is the camera or microphone in use?)";
-        return false;
+    if (!media_->build(media, devices, error)) {
+        fatal("bad-pipeline", error);
+        return;
     }
-    statsTimer_ = adopt(g_timeout_source_new_seconds(1));
-    g_source_set_callback(statsTimer_.get(), &Call::onStatsTimer, this, nullptr);
-    g_source_attach(statsTimer_.get(), context_.get());
+    GRef<GstBus> bus = adopt(gst_pipeline_get_bus(pipeline_.get()));
+    GSource* watch = gst_bus_create_watch(bus.get());
+    g_source_set_callback(watch, G_SOURCE_FUNC(&Call::onBusMessage), this, nullptr);
+    busWatch_ = Source::adopt(context_.get(), watch, "palaver-call-bus");
+    if (gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        fatal("media-error", "The local media pipeline did not start (is the camera or microphone in use?)");
+        return;
+    }
+    statsTimer_ = Source::every(context_.get(), std::chrono::seconds(1), [this] { pollStats(); }, "palaver-call-stats");
+    observer_.mediaStarted();
+    if (hungUp_)
+        return; // the observer hung up
 
     SignalingClient::Callbacks callbacks;
     callbacks.connected = [this] { onConnected(); };
     callbacks.message = [this](const protocol::ServerMessage& m) { onMessage(m); };
     callbacks.disconnected = [this](const std::string& reason, bool retry) { onDisconnected(reason, retry); };
     signaling_ = SignalingClient::create(options_.serverUrl, std::move(callbacks));
-    peerId_ = options_.peer;
     epochUs_ = g_get_monotonic_time();
     signaling_->start();
-    return true;
+}
+
+bool Call::addPreview(GRef<GstElement> sink, std::string& error)
+{
+    return media_->addPreview(std::move(sink), error);
 }
 
 void Call::hangUp()
@@ -98,6 +131,10 @@ void Call::hangUp()
         return;
     hungUp_ = true;
     GST_INFO("hanging up");
+    teardownStartUs_ = g_get_monotonic_time();
+    for (Source* source : { &starting_, &statsTimer_, &rejoinTimer_ })
+        source->cancel();
+    leftGrace_.clear();
     // A bye on every chat channel first, so the others tear down at once
     // instead of keeping our connection for a grace period.
     for (auto& [id, pc] : peers_)
@@ -105,28 +142,73 @@ void Call::hangUp()
     if (signaling_ && joined_)
         signaling_->send(protocol::Leave {});
     joined_ = false;
-    if (signaling_)
-        signaling_->stop();
-    for (auto& [id, timer] : leftGrace_)
-        g_source_destroy(timer.get());
-    leftGrace_.clear();
-    // The connections go a moment later, once the byes are on the wire.
-    teardownTimer_ = adopt(g_timeout_source_new(100));
-    g_source_set_callback(
-        teardownTimer_.get(),
-        [](gpointer data) -> gboolean {
-            auto* self = static_cast<Call*>(data);
-            for (auto& [id, pc] : self->peers_)
-                self->snapshot(*pc);
-            self->peers_.clear();
-            // The camera and microphone are free from now on, not only when
-            // the Call goes: a window may join again at once.
-            gst_element_set_state(GST_ELEMENT(self->pipeline_.get()), GST_STATE_NULL);
-            self->teardownTimer_ = nullptr;
-            return G_SOURCE_REMOVE;
-        },
-        this, nullptr);
-    g_source_attach(teardownTimer_.get(), context_.get());
+    // The close handshake tells us the leave reached the server.
+    std::weak_ptr<Call> self = anchor_.weak();
+    if (signaling_) {
+        signaling_->stop([context = context_.get(), self] {
+            postTo(context, self, [](Call& call) {
+                call.signalingClosed_ = true;
+                call.checkTeardown();
+            });
+        });
+    } else {
+        signalingClosed_ = true;
+    }
+    teardownLimit_ = Source::once(context_.get(), kTeardownLimit, [this] {
+        GST_WARNING("teardown: gave up waiting after %lld ms (%s)", static_cast<long long>(kTeardownLimit.count()),
+            signalingClosed_ ? "a bye still queued" : "the server did not answer our close");
+        finishTeardown();
+    });
+    // Never from inside the caller: the observer may destroy us in tornDown().
+    teardownCheck_ = Source::idle(context_.get(), [this] { checkTeardown(); });
+}
+
+// Byes are flushed once their channel handed every byte to SCTP; the
+// server has our leave once it answered the close. Polled while byes are
+// queued (a few milliseconds), else event-driven.
+void Call::checkTeardown()
+{
+    if (tornDown_)
+        return;
+    bool flushed = std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p.second->chatFlushed(); });
+    if (flushed && signalingClosed_) {
+        finishTeardown();
+        return;
+    }
+    if (!flushed && !teardownCheck_.active())
+        teardownCheck_ = Source::every(context_.get(), std::chrono::milliseconds(5), [this] {
+            bool done = std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p.second->chatFlushed(); });
+            if (done) {
+                teardownCheck_.cancel();
+                checkTeardown();
+            }
+        });
+}
+
+void Call::finishTeardown()
+{
+    if (tornDown_)
+        return;
+    tornDown_ = true;
+    teardownCheck_.cancel();
+    teardownLimit_.cancel();
+    for (auto& [id, pc] : peers_) {
+        snapshot(*pc);
+        dying_.push_back(std::move(pc));
+    }
+    peers_.clear();
+    dying_.clear();
+    signaling_.reset();
+    // The camera and microphone are free from now on, not only when the
+    // Call goes: a window may join again at once.
+    gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_NULL);
+    GST_INFO("torn down in %.1f ms", double(g_get_monotonic_time() - teardownStartUs_) / 1000.0);
+    observer_.tornDown(); // may destroy us: nothing after this
+}
+
+void Call::reapDying()
+{
+    dying_.clear();
 }
 
 // ---- signaling ----------------------------------------------------------------
@@ -171,10 +253,7 @@ void Call::onMessage(const protocol::ServerMessage& message)
                 GST_INFO("peer %s joined the room", m.peer.c_str());
                 roomPeers_.insert(m.peer);
                 saidBye_.erase(m.peer);
-                if (auto grace = leftGrace_.find(m.peer); grace != leftGrace_.end()) {
-                    g_source_destroy(grace->second.get());
-                    leftGrace_.erase(grace);
-                }
+                leftGrace_.erase(m.peer);
                 auto it = peers_.find(m.peer);
                 // A peer we still have media with is back after a server
                 // restart or a lost connection: keep that connection.
@@ -224,31 +303,12 @@ void Call::onPeerLeft(const std::string& id)
     // It may only have lost its server connection (it said no bye): media
     // is peer to peer, so keep it a while for it to come back.
     GST_INFO("keeping the connection to %s for %u s: it left without a bye", id.c_str(), kLeftGraceS);
-    GRef<GSource> timer = adopt(g_timeout_source_new_seconds(kLeftGraceS));
-    struct Grace {
-        Call* call;
-        std::weak_ptr<bool> alive;
-        std::string id;
-    };
-    g_source_set_callback(
-        timer.get(),
-        [](gpointer data) -> gboolean {
-            auto* g = static_cast<Grace*>(data);
-            auto alive = g->alive.lock();
-            if (alive && *alive) {
-                std::string id = g->id;
-                Call* call = g->call;
-                call->leftGrace_.erase(id); // destroys this source's GRef; GLib holds it while dispatching
-                if (!call->roomPeers_.count(id))
-                    call->removePeer(id, "left");
-            }
-            return G_SOURCE_REMOVE;
-        },
-        new Grace { this, alive_, id }, [](gpointer data) { delete static_cast<Grace*>(data); });
-    g_source_attach(timer.get(), context_.get());
-    if (auto old = leftGrace_.find(id); old != leftGrace_.end())
-        g_source_destroy(old->second.get());
-    leftGrace_[id] = std::move(timer);
+    // Replacing a timer of the same peer cancels it.
+    leftGrace_[id] = Source::once(context_.get(), std::chrono::seconds(kLeftGraceS), [this, id] {
+        leftGrace_.erase(id); // this Source: GLib keeps the callback until it returns
+        if (!roomPeers_.count(id))
+            removePeer(id, "left");
+    });
 }
 
 void Call::peerSaidBye(PeerConnection& pc)
@@ -256,12 +316,7 @@ void Call::peerSaidBye(PeerConnection& pc)
     std::string id = pc.peerId();
     saidBye_.insert(id);
     // Its leave follows: tear down now rather than wait for a grace.
-    std::weak_ptr<bool> alive = alive_;
-    detail::postToContext(context_.get(), [this, alive, id] {
-        auto token = alive.lock();
-        if (token && *token)
-            removePeer(id, "left");
-    });
+    postTo(context_.get(), anchor_.weak(), [id](Call& call) { call.removePeer(id, "left"); });
 }
 
 void Call::onJoined(const protocol::Joined& joined)
@@ -281,7 +336,7 @@ void Call::onJoined(const protocol::Joined& joined)
         observer_.signalingChanged(true, "joined again");
     }
     roomPeers_ = std::set<std::string>(joined.peers.begin(), joined.peers.end());
-    // The newcomer offers (PROTOCOL.md, "Who offers").
+    // The newcomer offers (docs/protocol.md, "Who offers").
     for (const auto& id : joined.peers) {
         auto it = peers_.find(id);
         if (it != peers_.end() && it->second->connected()) {
@@ -304,8 +359,8 @@ void Call::onOffer(const protocol::RelayedOffer& offer)
     auto it = peers_.find(offer.from);
     if (it != peers_.end()) {
         if (it->second->hasLocalOffer()) {
-            // Glare: the peer whose id sorts lower is polite (PROTOCOL.md).
-            // Rollback is untested in 1.22 (WEBRTCBIN-1.22.md), so the polite
+            // Glare: the peer whose id sorts lower is polite (docs/protocol.md).
+            // Rollback is untested in 1.22 (docs/webrtcbin-notes.md), so the polite
             // side drops its offer by starting over with a fresh webrtcbin.
             bool polite = peerId_ < offer.from;
             GST_INFO("offer collision with %s: we are %s", offer.from.c_str(), polite ? "polite" : "impolite");
@@ -358,18 +413,10 @@ void Call::scheduleRejoin()
 {
     if (rejoinTimer_)
         return;
-    rejoinTimer_ = adopt(g_timeout_source_new(2000));
-    g_source_set_callback(
-        rejoinTimer_.get(),
-        [](gpointer data) -> gboolean {
-            auto* self = static_cast<Call*>(data);
-            self->rejoinTimer_ = nullptr;
-            if (!self->joined_ && !self->hungUp_ && self->signaling_ && self->signaling_->isOpen())
-                self->onConnected();
-            return G_SOURCE_REMOVE;
-        },
-        this, nullptr);
-    g_source_attach(rejoinTimer_.get(), context_.get());
+    rejoinTimer_ = Source::once(context_.get(), std::chrono::seconds(2), [this] {
+        if (!joined_ && !hungUp_ && signaling_ && signaling_->isOpen())
+            onConnected();
+    });
 }
 
 void Call::sendSignal(const std::string& peer, protocol::ClientMessage message)
@@ -401,10 +448,11 @@ void Call::removePeer(const std::string& id, const std::string& reason)
     auto it = peers_.find(id);
     if (it != peers_.end()) {
         snapshot(*it->second);
-        // Destroy it outside any of its own callbacks.
-        auto pc = std::move(it->second);
+        // Destroyed outside any of its own callbacks, and before the Call.
+        dying_.push_back(std::move(it->second));
         peers_.erase(it);
-        detail::postToContext(context_.get(), [pc]() mutable { pc.reset(); });
+        if (!reaper_)
+            reaper_ = Source::idle(context_.get(), [this] { reapDying(); });
     }
     if (reason == "left" || reason == "failed") {
         if (auto s = summaries_.find(id); s != summaries_.end() && s->second.present) {
@@ -484,29 +532,28 @@ void Call::peerFailed(PeerConnection& pc, const std::string& reason)
 {
     std::string id = pc.peerId();
     GST_WARNING("connection to %s failed: %s", id.c_str(), reason.c_str());
-    std::weak_ptr<bool> alive = alive_;
     std::weak_ptr<PeerConnection> failed = pc.weak_from_this();
-    detail::postToContext(context_.get(), [this, alive, id, failed] {
-        auto token = alive.lock();
-        if (!token || !*token)
-            return;
-        auto it = peers_.find(id);
-        if (it == peers_.end() || it->second != failed.lock())
-            return; // already replaced
-        // ICE cannot be restarted in webrtcbin 1.22 (WEBRTCBIN-1.22.md): a
-        // peer still in the room gets a fresh connection, a few times.
-        auto& attempts = restarts_[id];
-        gint64 now = g_get_monotonic_time();
-        if (attempts.second + 60 * G_USEC_PER_SEC < now)
-            attempts = { 0, now };
-        if (joined_ && roomPeers_.count(id) && attempts.first < kMaxRestarts) {
-            ++attempts.first;
-            GST_INFO("reconnecting to %s (attempt %d)", id.c_str(), attempts.first);
-            restartPeer(id);
-        } else {
-            removePeer(id, "failed");
-        }
-    });
+    postTo(context_.get(), anchor_.weak(), [id, failed](Call& call) { call.retryOrRemove(id, failed); });
+}
+
+void Call::retryOrRemove(const std::string& id, const std::weak_ptr<PeerConnection>& failed)
+{
+    auto it = peers_.find(id);
+    if (it == peers_.end() || it->second != failed.lock())
+        return; // already replaced
+    // ICE cannot be restarted in webrtcbin 1.22 (docs/webrtcbin-notes.md):
+    // a peer still in the room gets a fresh connection, a few times.
+    auto& attempts = restarts_[id];
+    gint64 now = g_get_monotonic_time();
+    if (attempts.second + 60 * G_USEC_PER_SEC < now)
+        attempts = { 0, now };
+    if (joined_ && roomPeers_.count(id) && attempts.first < kMaxRestarts) {
+        ++attempts.first;
+        GST_INFO("reconnecting to %s (attempt %d)", id.c_str(), attempts.first);
+        restartPeer(id);
+    } else {
+        removePeer(id, "failed");
+    }
 }
 
 void Call::restartPeers()
@@ -557,46 +604,73 @@ int Call::sendChat(const std::string& text, const std::string& to)
     return sent;
 }
 
+namespace {
+
+GstElement* drain()
+{
+    // queue/tee/fakesink are GStreamer's core elements: present wherever
+    // webrtcbin is.
+    GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+    return sink;
+}
+
+} // namespace
+
 GstElement* Call::makeVideoSink(const std::string& peer)
 {
-    if (GstElement* sink = observer_.makeVideoSink(peer))
-        return sink;
-    if (options_.fakeSinks) {
-        GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-        g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
-        return sink;
+    std::string error;
+    if (GRef<GstElement> sink = observer_.makeVideoSink(peer, error))
+        return sink.release();
+    if (!error.empty()) {
+        // The front end shows why; the stream is still decoded (the stats
+        // and the first-frame time stay true).
+        GST_WARNING("video from %s is not shown: %s", peer.c_str(), error.c_str());
+        return drain();
     }
     // Without a display autovideosink may pick DirectFB or KMS sinks, which
     // crash or take over the console: show nothing instead.
+    if (options_.fakeSinks)
+        return drain();
     if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
         GST_WARNING("no display: video from %s is decoded but not shown", peer.c_str());
-        GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-        g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
-        return sink;
+        return drain();
     }
-    GstElement* sink = gst_element_factory_make("autovideosink", nullptr);
-    return sink ? sink : gst_element_factory_make("fakesink", nullptr);
+    GRef<GstElement> sink = makeElement("autovideosink", nullptr, error);
+    if (!sink) {
+        GST_WARNING("video from %s is not shown: %s", peer.c_str(), error.c_str());
+        return drain();
+    }
+    return sink.release();
 }
 
 bool Call::buildAudioOutput(std::string& error)
 {
-    GstElement* mixer = gst_element_factory_make("audiomixer", "remote-audio-mix");
-    GstElement* convert = gst_element_factory_make("audioconvert", nullptr);
-    GstElement* resample = gst_element_factory_make("audioresample", nullptr);
-    GstElement* probe = gst_element_factory_make("webrtcechoprobe", kEchoProbeName);
-    GstElement* sink = gst_element_factory_make("autoaudiosink", "audio-out");
-    if (!mixer || !convert || !resample || !sink) {
-        error = "audiomixer, audioconvert, audioresample or autoaudiosink is missing";
+    GRef<GstElement> mixer = makeElement("audiomixer", "remote-audio-mix", error);
+    GRef<GstElement> convert = mixer ? makeElement("audioconvert", nullptr, error) : nullptr;
+    GRef<GstElement> resample = convert ? makeElement("audioresample", nullptr, error) : nullptr;
+    GRef<GstElement> sink = resample ? makeElement("autoaudiosink", "audio-out", error) : nullptr;
+    if (!sink)
         return false;
+    // Without the probe there is no echo cancellation; the call goes on.
+    std::string noProbe;
+    GRef<GstElement> probe = makeElement("webrtcechoprobe", kEchoProbeName, noProbe);
+    if (!probe)
+        GST_WARNING("no echo cancellation: %s", noProbe.c_str());
+    GstBin* bin = GST_BIN(pipeline_.get());
+    gst_bin_add_many(bin, mixer.get(), convert.get(), resample.get(), sink.get(), nullptr);
+    bool linked;
+    if (probe) {
+        gst_bin_add(bin, probe.get());
+        linked = gst_element_link_many(mixer.get(), convert.get(), resample.get(), probe.get(), sink.get(), nullptr);
+    } else {
+        linked = gst_element_link_many(mixer.get(), convert.get(), resample.get(), sink.get(), nullptr);
     }
-    gst_bin_add_many(GST_BIN(pipeline_.get()), mixer, convert, resample, sink, nullptr);
-    bool linked = probe ? (gst_bin_add(GST_BIN(pipeline_.get()), probe), gst_element_link_many(mixer, convert, resample, probe, sink, nullptr))
-                        : gst_element_link_many(mixer, convert, resample, sink, nullptr);
     if (!linked) {
-        error = "cannot build the audio output";
+        error = "cannot build the audio output (audiomixer ! audioconvert ! audioresample ! autoaudiosink)";
         return false;
     }
-    audioMixer_ = GRef<GstElement>(mixer);
+    audioMixer_ = mixer;
     return true;
 }
 
@@ -604,8 +678,7 @@ GRef<GstPad> Call::audioOutput(const std::string& peer)
 {
     if (audioMixer_)
         return adopt(gst_element_request_pad_simple(audioMixer_.get(), "sink_%u"));
-    GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-    g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+    GstElement* sink = drain();
     gst_bin_add(GST_BIN(pipeline_.get()), sink);
     gst_element_sync_state_with_parent(sink);
     return adopt(gst_element_get_static_pad(sink, "sink"));
@@ -664,7 +737,7 @@ void Call::busMessage(GstMessage* message)
         GUnique<GError> error;
         GUnique<char> debug;
         gst_message_parse_warning(message, error.outPtr(), debug.outPtr());
-        GST_WARNING("warning from %s: %s", GST_MESSAGE_SRC_NAME(message), errorMessage(error));
+        GST_WARNING_OBJECT(GST_MESSAGE_SRC(message), "warning: %s (%s)", errorMessage(error), debug ? debug.get() : "");
         break;
     }
     case GST_MESSAGE_LATENCY:
@@ -675,12 +748,10 @@ void Call::busMessage(GstMessage* message)
     }
 }
 
-gboolean Call::onStatsTimer(gpointer data)
+void Call::pollStats()
 {
-    auto* self = static_cast<Call*>(data);
-    for (auto& [id, pc] : self->peers_)
+    for (auto& [id, pc] : peers_)
         pc->pollStats();
-    return G_SOURCE_CONTINUE;
 }
 
 } // namespace palaver::engine

@@ -1,17 +1,21 @@
 // One call: the room we are in, the signaling connection that keeps us in
 // it, the local media and one PeerConnection per other peer of the room
-// (PROTOCOL.md's mesh: the newcomer offers, the others answer).
+// (docs/protocol.md's mesh: the newcomer offers, the others answer).
 //
-// Owns the GStreamer pipeline. Everything here runs on the GLib main
-// context that was current when the Call was made; the front end (headless
-// or GTK) hears about it through a CallObserver on that same context.
+// Owns the GStreamer pipeline and every PeerConnection, also those being
+// torn down. Everything here runs on the GLib main context that was current
+// when the Call was made; the front end (headless or GTK) hears about it
+// through a CallObserver on that same context. Nothing here blocks that
+// context: device probes and the DTLS key run on worker threads.
 #pragma once
 
 #include "call_options.h"
 #include "gst_ref.h"
 #include "local_media.h"
 #include "peer_connection.h"
+#include "post.h"
 #include "signaling_client.h"
+#include "source.h"
 
 #include <map>
 #include <memory>
@@ -50,14 +54,24 @@ public:
     virtual void peerUpdated(const PeerSummary& peer) { }
     virtual void chatOpened(const std::string& peer) { }
     virtual void chatReceived(const std::string& peer, const std::string& text) { }
+    // The local media is built and playing (Call::media() tells what was
+    // picked); the join follows. Comes after start() returned.
+    virtual void mediaStarted() { }
     // Something the call cannot go on from. `code` is a protocol error code
     // ("room-full", "unauthorized", ...) or one of ours: "server-unreachable",
-    // "media-error", "bad-pipeline".
+    // "media-error", "bad-pipeline". The front end then hangs up.
     virtual void fatal(const std::string& code, const std::string& message) { }
-    // A sink for a remote peer's video, or nullptr for the default. Called
-    // on the Call's main context when the peer's connection is made (a GTK
-    // sink must be made there), before its video arrives.
-    virtual GstElement* makeVideoSink(const std::string& peer) { return nullptr; }
+    // After hangUp(): the byes and the leave are out, every peer connection
+    // and the pipeline are stopped (camera and microphone are free). The
+    // last event of a Call; the observer may destroy the Call from here.
+    virtual void tornDown() { }
+    // A sink for a remote peer's video. Called on the Call's main context
+    // when the peer's connection is made (a GTK sink must be made there),
+    // before its video arrives. nullptr with an empty `error`: the engine's
+    // default (headless); nullptr with an `error`: the peer's video is
+    // decoded but not shown (the front end says why), never a window of
+    // its own.
+    virtual GRef<GstElement> makeVideoSink(const std::string& peer, std::string& error) { return nullptr; }
 };
 
 class Call : private PeerConnection::Delegate {
@@ -67,11 +81,21 @@ public:
     Call(const Call&) = delete;
     Call& operator=(const Call&) = delete;
 
-    // Builds the local media and connects. A bad pipeline description fails
-    // here with a sentence in `error`.
+    // Starts the call: checks the sources given, probes for the devices
+    // left to us (on a worker thread), builds the local media and connects.
+    // A bad pipeline description fails here with a sentence in `error`;
+    // what fails later (a device, a missing element) comes as fatal().
     bool start(std::string& error);
-    // Leaves the room, closes the connection and tears every peer down.
+    // Says bye to every peer, leaves the room and closes the connection,
+    // then tears every peer down and stops the pipeline: tornDown() tells
+    // when. Never blocks; waits only for that work (bounded by
+    // kTeardownLimit when a peer or the server does not answer).
     void hangUp();
+    bool tornDownDone() const { return tornDown_; }
+
+    // Shows our own video in `sink` (the window's preview); false with an
+    // empty error when there is no local video. The pipeline stays ours.
+    bool addPreview(GRef<GstElement> sink, std::string& error);
 
     // Sends on every open chat channel, or to one peer. Returns how many
     // peers it went to.
@@ -86,7 +110,6 @@ public:
 
     const CallOptions& options() const { return options_; }
     LocalMedia& media() { return *media_; }
-    GstElement* pipeline() const { return GST_ELEMENT(pipeline_.get()); }
     const std::string& room() const { return options_.room; }
     const std::string& peerId() const { return peerId_; }
     bool isJoined() const { return joined_; }
@@ -100,6 +123,7 @@ private:
     void sendSignal(const std::string& peer, protocol::ClientMessage message) override;
     void peerChanged(PeerConnection& peer) override;
     void peerFailed(PeerConnection& peer, const std::string& reason) override;
+    void retryOrRemove(const std::string& id, const std::weak_ptr<PeerConnection>& failed);
     void chatOpened(PeerConnection& peer) override;
     void chatReceived(PeerConnection& peer, const std::string& text) override;
     void peerSaidBye(PeerConnection& peer) override;
@@ -108,6 +132,10 @@ private:
     GRef<GstPad> audioOutput(const std::string& peer) override;
     void releaseAudioOutput(GstPad* pad) override;
     bool buildAudioOutput(std::string& error);
+    void startMedia(const Devices& devices);
+    void checkTeardown();
+    void finishTeardown();
+    void reapDying();
 
     void onConnected();
     void onMessage(const protocol::ServerMessage& message);
@@ -123,7 +151,7 @@ private:
     void fatal(const std::string& code, const std::string& message);
     static gboolean onBusMessage(GstBus* bus, GstMessage* message, gpointer data);
     void busMessage(GstMessage* message);
-    static gboolean onStatsTimer(gpointer data);
+    void pollStats();
 
     CallOptions options_;
     CallObserver& observer_;
@@ -136,6 +164,12 @@ private:
     GRef<GstElement> audioMixer_;
     std::shared_ptr<SignalingClient> signaling_;
     std::map<std::string, std::shared_ptr<PeerConnection>> peers_;
+    // Connections replaced or ended, destroyed on the next turn of the loop
+    // (never inside one of their own callbacks) or in ~Call, whichever
+    // comes first: a PeerConnection never outlives the Call whose pipeline,
+    // media and delegate it borrows.
+    std::vector<std::shared_ptr<PeerConnection>> dying_;
+    Source reaper_;
     std::map<std::string, PeerSummary> summaries_;
     std::set<std::string> roomPeers_; // who the server says is in the room
     // Reconnects after failures per peer: (count, window start); at most
@@ -147,23 +181,32 @@ private:
     bool joined_ = false;     // in the room now
     bool everJoined_ = false; // once: from then on a lost server is retried
     bool hungUp_ = false;
+    bool tornDown_ = false;
     bool fatal_ = false;
     gint64 epochUs_ = 0; // when the first join was sent
     std::optional<double> joinedMs_;
-    GThread* warmUp_ = nullptr; // joined in the destructor
-    // Attached to context_ (not the global default), destroyed in ~Call.
-    GRef<GSource> busWatch_;
-    GRef<GSource> statsTimer_;
-    GRef<GSource> rejoinTimer_;
-    GRef<GSource> teardownTimer_; // after hangUp: lets the byes go out
+    Source starting_; // start() without a device probe
+    Source busWatch_;
+    Source statsTimer_;
+    Source rejoinTimer_;
     // Peers the server says left while our media with them still flows:
     // kept for kLeftGraceS in case only their server connection broke (they
     // rejoin with the same id). id -> grace timer.
     static constexpr unsigned kLeftGraceS = 15;
-    std::map<std::string, GRef<GSource>> leftGrace_;
+    std::map<std::string, Source> leftGrace_;
     std::set<std::string> saidBye_;
-    // Closures posted to the main context check this before touching us.
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    // Hanging up: what is still under way (byes on the chat channels, the
+    // WebSocket's close handshake), checked as it finishes; a peer or a
+    // server that never answers is given up after kTeardownLimit.
+    static constexpr std::chrono::milliseconds kTeardownLimit { 1000 };
+    bool signalingClosed_ = false;
+    gint64 teardownStartUs_ = 0;
+    Source teardownCheck_;
+    Source teardownLimit_;
+    // Work posted to later turns of the loop (and the device probe's
+    // result) finds the Call through this; declared last, so it expires
+    // first.
+    WeakAnchor<Call> anchor_ { this };
 };
 
 } // namespace palaver::engine

@@ -45,7 +45,7 @@ struct CallOptions {
     std::string token;
     MediaOptions media;
     // webrtcbin's jitterbuffer latency; its 200 ms default is for streaming,
-    // not conversation (WEBRTCBIN-1.22.md, "ICE, mDNS and TURN").
+    // not conversation (docs/webrtcbin-notes.md, "ICE, mDNS and TURN").
     unsigned latencyMs = 50;
     // Only these local addresses for ICE (libnice's add-local-ip-address);
     // empty: every interface. Tests keep all media on 127.0.0.1 with it,

@@ -1,6 +1,7 @@
 #include "local_media.h"
 
 #include "frame_stamp.h"
+#include "gst_element.h"
 
 #include <gst/video/video.h>
 
@@ -14,22 +15,25 @@ namespace palaver::engine {
 
 namespace {
 
-constexpr const char* kTestVideo = "videotestsrc is-live=true pattern=ball";
-constexpr const char* kTestAudio = "audiotestsrc is-live=true wave=sine freq=440 volume=0.2";
+// What each kind of source falls back to, and how the user hears of it.
+struct SourceKind {
+    const char* device;      // the capture element when a device works
+    const char* deviceShown;
+    const char* test;        // else a live test source
+    const char* testShown;
+};
+constexpr SourceKind kVideoKind { "v4l2src", "camera (v4l2src)", "videotestsrc is-live=true pattern=ball",
+    "test pattern (no camera found)" };
+constexpr SourceKind kAudioKind { "autoaudiosrc", "microphone (autoaudiosrc)",
+    "audiotestsrc is-live=true wave=sine freq=440 volume=0.2", "test tone (no microphone found)" };
 
-bool haveElement(const char* name)
+const SourceKind& kindOf(const char* kind)
 {
-    GRef<GstElementFactory> factory = adopt(gst_element_factory_find(name));
-    return bool(factory);
-}
-
-GstElement* make(const char* factory, const char* name = nullptr)
-{
-    return gst_element_factory_make(factory, name);
+    return std::strcmp(kind, "video") == 0 ? kVideoKind : kAudioKind;
 }
 
 // A camera exists when a V4L2 capture node opens; probing with READY is
-// quick and does not start streaming.
+// quick and does not start streaming. Worker thread (Devices::probe).
 bool cameraWorks()
 {
     if (!haveElement("v4l2src"))
@@ -41,16 +45,20 @@ bool cameraWorks()
             any = true;
     if (!any)
         return false;
-    GRef<GstElement> src = adopt(make("v4l2src"));
+    GRef<GstElement> src = adopt(gst_element_factory_make("v4l2src", nullptr));
+    if (!src)
+        return false;
     bool ok = gst_element_set_state(src.get(), GST_STATE_READY) == GST_STATE_CHANGE_SUCCESS;
     gst_element_set_state(src.get(), GST_STATE_NULL);
     return ok;
 }
 
 // A microphone exists when the device monitor lists an audio source (none
-// on a machine without a sound card or sound server).
+// on a machine without a sound card or sound server). Worker thread.
 bool microphoneWorks()
 {
+    if (!haveElement("autoaudiosrc"))
+        return false;
     GRef<GstDeviceMonitor> monitor = adopt(gst_device_monitor_new());
     gst_device_monitor_add_filter(monitor.get(), "Audio/Source", nullptr);
     if (!gst_device_monitor_start(monitor.get()))
@@ -59,7 +67,7 @@ bool microphoneWorks()
     bool any = devices != nullptr;
     g_list_free_full(devices, gst_object_unref);
     gst_device_monitor_stop(monitor.get());
-    return any && haveElement("autoaudiosrc");
+    return any;
 }
 
 // Real capture elements get the audio processing; test sources need none.
@@ -71,29 +79,39 @@ bool isRealMicrophone(const std::string& description)
     return false;
 }
 
-GstElement* parseBin(const std::string& description, const char* what, std::string& error)
+// A source bin from a description: it must parse and have an unlinked
+// output to take media from.
+GRef<GstElement> parseSource(const std::string& description, const char* kind, std::string& error)
 {
-    GUnique<GError> err;
-    GstElement* bin = gst_parse_bin_from_description(description.c_str(), TRUE, err.outPtr());
-    if (!bin || err) {
-        error = std::string("bad ") + what + " pipeline description \"" + description + "\": " + errorMessage(err);
-        if (bin)
-            gst_object_unref(gst_object_ref_sink(bin));
+    std::string what = std::string(kind) + " source";
+    GRef<GstElement> bin = parseBin(description, what.c_str(), error);
+    if (!bin)
         return nullptr;
-    }
-    GRef<GstPad> src = adopt(gst_element_get_static_pad(bin, "src"));
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(bin.get(), "src"));
     if (!src) {
-        error = std::string("the ") + what + " pipeline description \"" + description
-            + "\" has no unlinked output to take media from";
-        gst_object_unref(gst_object_ref_sink(bin));
+        error = "the " + what + " pipeline description \"" + description + "\" has no unlinked output to take media from";
         return nullptr;
     }
     return bin;
 }
 
-// Links a chain of elements already in a bin; false names the failing pair.
-bool linkChain(std::initializer_list<GstElement*> chain, std::string& error)
+// Makes each named element, or fails with the first missing one's sentence.
+bool makeAll(std::initializer_list<std::pair<const char*, GRef<GstElement>*>> elements, std::string& error)
 {
+    for (const auto& [factory, out] : elements) {
+        *out = makeElement(factory, nullptr, error);
+        if (!*out)
+            return false;
+    }
+    return true;
+}
+
+// Adds elements (already made) to a bin and links them in a chain; false
+// names the failing pair.
+bool addAndLink(GstBin* bin, std::initializer_list<GstElement*> chain, std::string& error)
+{
+    for (GstElement* element : chain)
+        gst_bin_add(bin, element);
     GstElement* previous = nullptr;
     for (GstElement* element : chain) {
         if (previous && !gst_element_link(previous, element)) {
@@ -131,6 +149,14 @@ std::string encoderDescription(VideoCodec codec, const MediaOptions& o)
 
 } // namespace
 
+Devices Devices::probe(bool camera, bool microphone)
+{
+    Devices found;
+    found.camera = camera && cameraWorks();
+    found.microphone = microphone && microphoneWorks();
+    return found;
+}
+
 LocalMedia::LocalMedia(GstBin* pipeline)
     : pipeline_(pipeline)
 {
@@ -158,115 +184,127 @@ bool LocalMedia::canDecode(VideoCodec codec)
     return (haveElement("avdec_h264") || haveElement("openh264dec")) && haveElement("rtph264depay");
 }
 
-bool LocalMedia::build(const MediaOptions& options, std::string& error)
+bool LocalMedia::check(const MediaOptions& options, std::string& error)
 {
-    options_ = options;
-    return buildVideo(options, error) && buildAudio(options, error);
+    for (auto [kind, given] : { std::pair { "video", &options.videoSource }, std::pair { "audio", &options.audioSource } }) {
+        if (given->empty() || *given == "none")
+            continue;
+        if (!parseSource(*given, kind, error))
+            return false;
+    }
+    return true;
 }
 
-bool LocalMedia::buildVideo(const MediaOptions& o, std::string& error)
+bool LocalMedia::build(const MediaOptions& options, const Devices& devices, std::string& error)
 {
-    std::string description = o.videoSource;
-    if (description == "none") {
+    options_ = options;
+    return buildVideo(options, devices.camera, error) && buildAudio(options, devices.microphone, error);
+}
+
+// One way to pick a source for either kind: the description given, else
+// the device when it works, else a test source (and the user is told).
+GRef<GstElement> LocalMedia::addSource(const char* kind, const std::string& given, bool deviceFound, std::string& shown,
+    bool& test, std::string& error)
+{
+    const SourceKind& k = kindOf(kind);
+    std::string description = given;
+    test = false;
+    if (description.empty()) {
+        description = deviceFound ? k.device : k.test;
+        test = !deviceFound;
+        shown = deviceFound ? k.deviceShown : k.testShown;
+    } else {
+        shown = description;
+    }
+    GRef<GstElement> source = parseSource(description, kind, error);
+    if (source)
+        GST_INFO("%s source: %s", kind, shown.c_str());
+    return source;
+}
+
+bool LocalMedia::buildVideo(const MediaOptions& o, bool camera, std::string& error)
+{
+    if (o.videoSource == "none") {
         videoDescription_ = "none (receive only)";
         return true;
     }
-    if (description.empty()) {
-        description = cameraWorks() ? "v4l2src" : kTestVideo;
-        videoDescription_ = description == kTestVideo ? "test pattern (no camera found)" : "camera (v4l2src)";
-    } else {
-        videoDescription_ = description;
-    }
-    GstElement* source = parseBin(description, "video source", error);
+    GRef<GstElement> source = addSource("video", o.videoSource, camera, videoDescription_, testVideo_, error);
     if (!source)
         return false;
-    GstElement* convert = make("videoconvert");
-    GstElement* scale = make("videoscale");
-    GstElement* rate = make("videorate");
-    GstElement* caps = make("capsfilter", "video-caps");
-    GstElement* tee = make("tee", "video-raw-tee");
-    if (!convert || !scale || !rate || !caps || !tee) {
-        error = "GStreamer's base plugins (videoconvert, videoscale, videorate, tee) are missing";
+    GRef<GstElement> convert, scale, rate, caps, tee;
+    if (!makeAll({ { "videoconvert", &convert }, { "videoscale", &scale }, { "videorate", &rate }, { "capsfilter", &caps },
+            { "tee", &tee } }, error))
         return false;
-    }
     GRef<GstCaps> raw = adopt(gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "I420", "width", G_TYPE_INT,
         o.width, "height", G_TYPE_INT, o.height, "framerate", GST_TYPE_FRACTION, o.framerate, 1, "pixel-aspect-ratio",
         GST_TYPE_FRACTION, 1, 1, nullptr));
-    g_object_set(caps, "caps", raw.get(), nullptr);
+    gst_object_set_name(GST_OBJECT(caps.get()), "video-caps");
+    gst_object_set_name(GST_OBJECT(tee.get()), "video-raw-tee");
+    g_object_set(caps.get(), "caps", raw.get(), nullptr);
     // A camera that cannot keep the rate should not stall the encoders.
-    g_object_set(rate, "drop-only", TRUE, nullptr);
+    g_object_set(rate.get(), "drop-only", TRUE, nullptr);
     // No peer yet (or only a preview): buffers are dropped, not an error.
-    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-    gst_bin_add_many(pipeline_, source, convert, scale, rate, caps, tee, nullptr);
-    if (!linkChain({ source, convert, scale, rate, caps, tee }, error)) {
+    g_object_set(tee.get(), "allow-not-linked", TRUE, nullptr);
+    if (!addAndLink(pipeline_, { source.get(), convert.get(), scale.get(), rate.get(), caps.get(), tee.get() }, error)) {
         error = "the video source cannot produce " + std::to_string(o.width) + "x" + std::to_string(o.height) + "@"
             + std::to_string(o.framerate) + " raw video (" + error + ")";
         return false;
     }
-    videoRawTee_ = GRef<GstElement>(tee);
-    GRef<GstPad> teeSink = adopt(gst_element_get_static_pad(tee, "sink"));
+    videoRawTee_ = tee;
+    GRef<GstPad> teeSink = adopt(gst_element_get_static_pad(tee.get(), "sink"));
     gst_pad_add_probe(teeSink.get(), GST_PAD_PROBE_TYPE_BUFFER, &LocalMedia::rawVideoProbe, this, nullptr);
-    GST_INFO("video source: %s", videoDescription_.c_str());
     return true;
 }
 
-bool LocalMedia::buildAudio(const MediaOptions& o, std::string& error)
+bool LocalMedia::buildAudio(const MediaOptions& o, bool microphone, std::string& error)
 {
-    std::string description = o.audioSource;
-    if (description == "none") {
+    if (o.audioSource == "none") {
         audioDescription_ = "none (receive only)";
         return true;
     }
-    if (description.empty()) {
-        description = microphoneWorks() ? "autoaudiosrc" : kTestAudio;
-        audioDescription_ = description == kTestAudio ? "test tone (no microphone found)" : "microphone (autoaudiosrc)";
-    } else {
-        audioDescription_ = description;
-    }
-    GstElement* source = parseBin(description, "audio source", error);
+    GRef<GstElement> source = addSource("audio", o.audioSource, microphone, audioDescription_, testAudio_, error);
     if (!source)
         return false;
-    GstElement* convert = make("audioconvert");
-    GstElement* resample = make("audioresample");
-    GstElement* caps = make("capsfilter", "audio-caps");
-    GstElement* volume = make("volume", "mic-volume");
-    GstElement* encoder = make("opusenc");
-    GstElement* tee = make("tee", "audio-opus-tee");
-    if (!convert || !resample || !caps || !volume || !encoder || !tee) {
-        error = "audioconvert, audioresample, volume, opusenc or tee is missing (gstreamer1.0-plugins-base)";
+    GRef<GstElement> convert, resample, caps, volume, encoder, tee;
+    if (!makeAll({ { "audioconvert", &convert }, { "audioresample", &resample }, { "capsfilter", &caps },
+            { "volume", &volume }, { "opusenc", &encoder }, { "tee", &tee } }, error))
         return false;
-    }
+    gst_object_set_name(GST_OBJECT(caps.get()), "audio-caps");
+    gst_object_set_name(GST_OBJECT(volume.get()), "mic-volume");
+    gst_object_set_name(GST_OBJECT(tee.get()), "audio-opus-tee");
     // Mono at 48 kHz: Opus's clock rate, and one channel on both sides keeps
-    // offer and answer consistent (WEBRTCBIN-1.22.md: a stereo/mono mismatch
-    // can leave media receive-only).
+    // offer and answer consistent (docs/webrtcbin-notes.md: a stereo/mono
+    // mismatch can leave media receive-only).
     GRef<GstCaps> raw = adopt(gst_caps_new_simple("audio/x-raw", "rate", G_TYPE_INT, 48000, "channels", G_TYPE_INT, 1, nullptr));
-    g_object_set(caps, "caps", raw.get(), nullptr);
-    gst_util_set_object_arg(G_OBJECT(encoder), "audio-type", "voice");
-    g_object_set(encoder, "bitrate", o.audioBitrateKbps * 1000, "inband-fec", TRUE, nullptr);
-    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-    gst_bin_add_many(pipeline_, source, convert, resample, caps, volume, encoder, tee, nullptr);
+    g_object_set(caps.get(), "caps", raw.get(), nullptr);
+    gst_util_set_object_arg(G_OBJECT(encoder.get()), "audio-type", "voice");
+    g_object_set(encoder.get(), "bitrate", o.audioBitrateKbps * 1000, "inband-fec", TRUE, nullptr);
+    g_object_set(tee.get(), "allow-not-linked", TRUE, nullptr);
 
-    GstElement* dsp = nullptr;
-    if (o.audioProcessing && isRealMicrophone(description) && haveElement("webrtcdsp")) {
+    GRef<GstElement> dsp;
+    bool realMicrophone = o.audioSource.empty() ? !testAudio_ : isRealMicrophone(o.audioSource);
+    if (o.audioProcessing && realMicrophone && haveElement("webrtcdsp")) {
         // Echo cancellation needs the far end: the Call's audio output
         // carries a webrtcechoprobe named o.echoProbe.
-        dsp = make("webrtcdsp", "mic-dsp");
+        dsp = makeElement("webrtcdsp", "mic-dsp", error);
+        if (!dsp)
+            return false;
         bool echo = !o.echoProbe.empty() && haveElement("webrtcechoprobe");
-        g_object_set(dsp, "echo-cancel", echo, "noise-suppression", TRUE, "gain-control", TRUE, nullptr);
+        g_object_set(dsp.get(), "echo-cancel", echo, "noise-suppression", TRUE, "gain-control", TRUE, nullptr);
         if (echo)
-            g_object_set(dsp, "probe", o.echoProbe.c_str(), nullptr);
-        gst_bin_add(pipeline_, dsp);
+            g_object_set(dsp.get(), "probe", o.echoProbe.c_str(), nullptr);
         GST_INFO("audio processing on (webrtcdsp)");
     }
-    bool linked = dsp ? linkChain({ source, convert, resample, caps, dsp, volume, encoder, tee }, error)
-                      : linkChain({ source, convert, resample, caps, volume, encoder, tee }, error);
+    bool linked = dsp ? addAndLink(pipeline_, { source.get(), convert.get(), resample.get(), caps.get(), dsp.get(), volume.get(),
+                                                  encoder.get(), tee.get() }, error)
+                      : addAndLink(pipeline_, { source.get(), convert.get(), resample.get(), caps.get(), volume.get(),
+                                                  encoder.get(), tee.get() }, error);
     if (!linked) {
         error = "the audio source cannot produce raw audio (" + error + ")";
         return false;
     }
-    audioTee_ = GRef<GstElement>(tee);
-    volume_ = GRef<GstElement>(volume);
-    GST_INFO("audio source: %s", audioDescription_.c_str());
+    audioTee_ = tee;
+    volume_ = volume;
     return true;
 }
 
@@ -279,39 +317,40 @@ GstElement* LocalMedia::ensureEncoder(VideoCodec codec, std::string& error)
         return nullptr;
     }
     if (!canEncode(codec)) {
-        error = std::string("no ") + videoCodecName(codec) + " encoder is installed";
+        error = std::string("no ") + videoCodecName(codec) + " encoder is installed ("
+            + (codec == VideoCodec::VP8 ? missingElementSentence(haveElement("vp8enc") ? "rtpvp8pay" : "vp8enc")
+                                        : missingElementSentence(haveElement("rtph264pay") ? "x264enc" : "rtph264pay"))
+            + ")";
         return nullptr;
     }
-    GstElement* encoder = parseBin(encoderDescription(codec, options_), "encoder", error);
-    if (!encoder)
+    GRef<GstElement> encoder = parseBin(encoderDescription(codec, options_), "encoder", error);
+    GRef<GstElement> queue, tee;
+    if (!encoder || !makeAll({ { "queue", &queue }, { "tee", &tee } }, error))
         return nullptr;
-    GstElement* queue = make("queue");
     // Encoding must never hold the raw tee (and so the camera) back: a slow
     // encoder drops raw frames here instead.
-    g_object_set(queue, "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
-    gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    g_object_set(queue.get(), "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
+    gst_util_set_object_arg(G_OBJECT(queue.get()), "leaky", "downstream");
     std::string teeName = std::string("video-") + videoCodecName(codec) + "-tee";
-    GstElement* tee = make("tee", teeName.c_str());
-    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-    gst_bin_add_many(pipeline_, queue, encoder, tee, nullptr);
-    if (!linkChain({ queue, encoder, tee }, error))
+    gst_object_set_name(GST_OBJECT(tee.get()), teeName.c_str());
+    g_object_set(tee.get(), "allow-not-linked", TRUE, nullptr);
+    if (!addAndLink(pipeline_, { queue.get(), encoder.get(), tee.get() }, error))
         return nullptr;
-    // Downstream first, then the tee (WEBRTCBIN-1.22.md, "Interop").
-    gst_element_sync_state_with_parent(tee);
-    gst_element_sync_state_with_parent(encoder);
-    gst_element_sync_state_with_parent(queue);
-    GstPad* teeSrc = gst_element_request_pad_simple(videoRawTee_.get(), "src_%u");
-    GRef<GstPad> queueSink = adopt(gst_element_get_static_pad(queue, "sink"));
-    if (gst_pad_link(teeSrc, queueSink.get()) != GST_PAD_LINK_OK) {
+    // Downstream first, then the tee (docs/webrtcbin-notes.md, "Interop").
+    gst_element_sync_state_with_parent(tee.get());
+    gst_element_sync_state_with_parent(encoder.get());
+    gst_element_sync_state_with_parent(queue.get());
+    GRef<GstPad> teeSrc = adopt(gst_element_request_pad_simple(videoRawTee_.get(), "src_%u"));
+    GRef<GstPad> queueSink = adopt(gst_element_get_static_pad(queue.get(), "sink"));
+    if (!teeSrc || gst_pad_link(teeSrc.get(), queueSink.get()) != GST_PAD_LINK_OK) {
         error = std::string("cannot link the ") + videoCodecName(codec) + " encoder";
-        gst_element_release_request_pad(videoRawTee_.get(), teeSrc);
-        gst_object_unref(teeSrc);
+        if (teeSrc)
+            gst_element_release_request_pad(videoRawTee_.get(), teeSrc.get());
         return nullptr;
     }
-    gst_object_unref(teeSrc);
     GST_INFO("started the %s encoder", videoCodecName(codec));
-    encodedTees_.emplace(codec, GRef<GstElement>(tee));
-    return tee;
+    encodedTees_.emplace(codec, tee);
+    return tee.get();
 }
 
 GRef<GstPad> LocalMedia::requestVideoPad(VideoCodec codec, std::string& error)
@@ -329,11 +368,40 @@ GRef<GstPad> LocalMedia::requestAudioPad()
     return adopt(gst_element_request_pad_simple(audioTee_.get(), "src_%u"));
 }
 
-GRef<GstPad> LocalMedia::requestPreviewPad()
+bool LocalMedia::addPreview(GRef<GstElement> sink, std::string& error)
 {
+    error.clear();
     if (!videoRawTee_)
-        return nullptr;
-    return adopt(gst_element_request_pad_simple(videoRawTee_.get(), "src_%u"));
+        return false; // receive only: nothing of ours to show
+    GRef<GstElement> queue = makeElement("queue", nullptr, error);
+    if (!queue)
+        return false;
+    // The preview must never hold the tee back: the encoders are behind it.
+    g_object_set(queue.get(), "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
+    gst_util_set_object_arg(G_OBJECT(queue.get()), "leaky", "downstream");
+    if (!addAndLink(pipeline_, { queue.get(), sink.get() }, error)) {
+        error = "cannot show the local preview (" + error + ")";
+        for (GstElement* e : { queue.get(), sink.get() })
+            if (GST_OBJECT_PARENT(e) == GST_OBJECT(pipeline_))
+                gst_bin_remove(pipeline_, e);
+        return false;
+    }
+    // Downstream first, then the tee.
+    gst_element_sync_state_with_parent(sink.get());
+    gst_element_sync_state_with_parent(queue.get());
+    GRef<GstPad> teeSrc = adopt(gst_element_request_pad_simple(videoRawTee_.get(), "src_%u"));
+    GRef<GstPad> queueSink = adopt(gst_element_get_static_pad(queue.get(), "sink"));
+    if (!teeSrc || gst_pad_link(teeSrc.get(), queueSink.get()) != GST_PAD_LINK_OK) {
+        error = "cannot show the local preview (the video tee gave no output)";
+        if (teeSrc)
+            gst_element_release_request_pad(videoRawTee_.get(), teeSrc.get());
+        for (GstElement* e : { queue.get(), sink.get() }) {
+            gst_element_set_state(e, GST_STATE_NULL);
+            gst_bin_remove(pipeline_, e);
+        }
+        return false;
+    }
+    return true;
 }
 
 void LocalMedia::releasePad(GstPad* pad)

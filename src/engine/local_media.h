@@ -5,11 +5,11 @@
 //
 //   video source ! convert/scale/rate ! caps ! tee(raw) ─┬─ queue ! vp8enc ! tee(VP8) ─► peers
 //                                                        ├─ queue ! x264enc ! tee(H264) ─► peers
-//                                                        └─ (local preview)
+//                                                        └─ queue ! preview sink (addPreview)
 //   audio source ! convert/resample ! [webrtcdsp] ! volume ! opusenc ! tee(OPUS) ─► peers
 //
 // Encoders are made on first use: a call in which every peer takes VP8
-// never runs an H.264 encoder. Main context only.
+// never runs an H.264 encoder. Main context only, except Devices::probe.
 #pragma once
 
 #include "call_options.h"
@@ -21,45 +21,72 @@
 
 namespace palaver::engine {
 
+// Which capture devices work, for sources left to us. Probing opens the
+// V4L2 node and starts a device monitor (a sound server round trip): both
+// can block, so the Call runs probe() on a worker thread.
+struct Devices {
+    bool camera = false;
+    bool microphone = false;
+    static Devices probe(bool camera, bool microphone);
+};
+
 class LocalMedia {
 public:
     explicit LocalMedia(GstBin* pipeline);
     ~LocalMedia();
+    LocalMedia(const LocalMedia&) = delete;
+    LocalMedia& operator=(const LocalMedia&) = delete;
 
-    // Builds and adds the sources. A bad pipeline description is a clear
-    // error here, before anything plays.
-    bool build(const MediaOptions& options, std::string& error);
+    // Whether build() needs Devices for `options` (a source left to us).
+    static bool needsCamera(const MediaOptions& options) { return options.videoSource.empty(); }
+    static bool needsMicrophone(const MediaOptions& options) { return options.audioSource.empty(); }
+    // Checks the descriptions given in `options` without building anything:
+    // a bad one is a clear error before any device is probed.
+    static bool check(const MediaOptions& options, std::string& error);
+
+    // Builds and adds the sources. A bad pipeline description or a missing
+    // element is a sentence in `error`, before anything plays.
+    bool build(const MediaOptions& options, const Devices& devices, std::string& error);
 
     bool hasVideo() const { return bool(videoRawTee_); }
     bool hasAudio() const { return bool(audioTee_); }
     // What was picked when the options left the choice to us, for the user.
     const std::string& videoDescription() const { return videoDescription_; }
     const std::string& audioDescription() const { return audioDescription_; }
+    bool usingTestVideo() const { return testVideo_; }
+    bool usingTestAudio() const { return testAudio_; }
 
     static bool canEncode(VideoCodec codec);
     static bool canDecode(VideoCodec codec);
 
     // A new src pad of the encoded tee for `codec` (made on first use), or
     // nullptr. Link the branch downstream first, then to this pad
-    // (WEBRTCBIN-1.22.md: the other order stalled the shared encoder).
+    // (docs/webrtcbin-notes.md: the other order stalled the shared encoder).
     GRef<GstPad> requestVideoPad(VideoCodec codec, std::string& error);
     GRef<GstPad> requestAudioPad();
-    // A src pad of the raw video tee (the local preview).
-    GRef<GstPad> requestPreviewPad();
     void releasePad(GstPad* pad);
 
-    // Mute and camera-off without renegotiation (WEBRTCBIN-1.22.md: no
-    // direction changes after the first negotiation): audio is silenced,
-    // video frames are blanked before the encoder, RTP keeps flowing.
+    // Shows our own video in `sink` (the window's preview), behind a leaky
+    // queue so a slow display never holds the encoders back. False with an
+    // empty `error` when there is no video to show (receive only).
+    bool addPreview(GRef<GstElement> sink, std::string& error);
+
+    // Mute and camera-off without renegotiation (docs/webrtcbin-notes.md:
+    // no direction changes after the first negotiation in 1.22): audio is
+    // silenced, video frames are blanked before the encoder, RTP keeps
+    // flowing.
     void setAudioMuted(bool muted);
     void setVideoBlanked(bool blanked);
     bool audioMuted() const { return audioMuted_; }
     bool videoBlanked() const { return videoBlanked_.load(); }
 
 private:
+    // Parses the source of `kind` into the pipeline; nullptr for "none".
+    GRef<GstElement> addSource(const char* kind, const std::string& given, bool deviceFound, std::string& shown,
+        bool& test, std::string& error);
     GstElement* ensureEncoder(VideoCodec codec, std::string& error);
-    bool buildVideo(const MediaOptions& options, std::string& error);
-    bool buildAudio(const MediaOptions& options, std::string& error);
+    bool buildVideo(const MediaOptions& options, bool camera, std::string& error);
+    bool buildAudio(const MediaOptions& options, bool microphone, std::string& error);
     static GstPadProbeReturn rawVideoProbe(GstPad* pad, GstPadProbeInfo* info, gpointer data);
 
     GstBin* pipeline_; // borrowed: the Call owns the pipeline and us
@@ -69,6 +96,7 @@ private:
     GRef<GstElement> volume_;
     std::map<VideoCodec, GRef<GstElement>> encodedTees_;
     std::string videoDescription_, audioDescription_;
+    bool testVideo_ = false, testAudio_ = false;
     bool audioMuted_ = false;
     std::atomic<bool> videoBlanked_ { false };
 };

@@ -1268,6 +1268,21 @@ void PeerConnection::sendBye()
         GST_DEBUG("peer %s: bye not sent: %s", peerId_.c_str(), errorMessage(err));
 }
 
+bool PeerConnection::chatFlushed() const
+{
+    GRef<GstWebRTCDataChannel> channel;
+    {
+        std::lock_guard lock(channelMutex_);
+        channel = channel_;
+    }
+    if (!channel || !chatOpen_)
+        return true;
+    guint64 queued = 0;
+    GstWebRTCDataChannelState state = GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+    g_object_get(channel.get(), "buffered-amount", &queued, "ready-state", &state, nullptr);
+    return queued == 0 || state != GST_WEBRTC_DATA_CHANNEL_STATE_OPEN;
+}
+
 bool PeerConnection::sendChat(const std::string& text, std::string& error)
 {
     // Buffers sent on a channel that is not open leak in 1.22.0 (fixed in

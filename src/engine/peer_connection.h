@@ -82,6 +82,9 @@ public:
     bool chatOpen() const { return chatOpen_; }
     // Tells the peer on `chat` that we are leaving (protocol::kByeMessage).
     void sendBye();
+    // Nothing of ours is queued on `chat` any more: every byte went on to
+    // SCTP (true without an open channel). How hanging up knows the bye left.
+    bool chatFlushed() const;
 
     // Asks webrtcbin for statistics; peerChanged() follows with stats().
     void pollStats();

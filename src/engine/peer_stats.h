@@ -1,7 +1,7 @@
 // A small typed summary of webrtcbin's `get-stats` for one peer connection.
 // Every field is optional: webrtcbin 1.22 leaves many out until the
 // jitterbuffer exists, never reports jitter in remote-inbound-rtp, and with
-// bundle per-SSRC entries can overwrite each other (WEBRTCBIN-1.22.md,
+// bundle per-SSRC entries can overwrite each other (docs/webrtcbin-notes.md,
 // "Statistics").
 #pragma once
 

@@ -55,10 +55,6 @@ SignalingClient::~SignalingClient()
     stopped_ = true;
     if (cancellable_)
         g_cancellable_cancel(cancellable_.get());
-    if (retrySource_)
-        g_source_destroy(retrySource_.get());
-    if (livenessSource_)
-        g_source_destroy(livenessSource_.get());
     messageConn_.disconnect();
     closedConn_.disconnect();
     errorConn_.disconnect();
@@ -72,18 +68,35 @@ void SignalingClient::start()
     connect();
 }
 
-void SignalingClient::stop()
+void SignalingClient::stop(std::function<void()> closed)
 {
     stopped_ = true;
     reconnect_ = false;
-    if (retrySource_) {
-        g_source_destroy(retrySource_.get());
-        retrySource_ = nullptr;
-    }
+    retrySource_.cancel();
+    livenessSource_.cancel();
     if (cancellable_)
         g_cancellable_cancel(cancellable_.get());
-    if (connection_ && soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+    if (closed)
+        closed_ = std::move(closed);
+    if (connection_ && soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_OPEN) {
+        // onClosed() follows the server's answer (or libsoup's own close
+        // timeout when the server never answers).
         soup_websocket_connection_close(connection_.get(), SOUP_WEBSOCKET_CLOSE_NORMAL, nullptr);
+        return;
+    }
+    if (!connection_ || soup_websocket_connection_get_state(connection_.get()) == SOUP_WEBSOCKET_STATE_CLOSED)
+        notifyClosed();
+    // else CLOSING already: onClosed() follows.
+}
+
+void SignalingClient::notifyClosed()
+{
+    if (!closed_ || closedSource_)
+        return;
+    closedSource_ = Source::idle(context_.get(), [this] {
+        if (auto closed = std::exchange(closed_, nullptr))
+            closed();
+    });
 }
 
 bool SignalingClient::isOpen() const
@@ -143,13 +156,8 @@ void SignalingClient::connectFinished(SoupWebsocketConnection* connection, GErro
     errorConn_ = connectSignal(connection, "error", this, &SignalingClient::onError);
     attempt_ = 0;
     lastReceivedUs_ = g_get_monotonic_time();
-    if (!livenessSource_) {
-        livenessSource_ = adopt(g_timeout_source_new_seconds(1));
-        auto* box = new std::weak_ptr<SignalingClient>(weak_from_this());
-        g_source_set_callback(livenessSource_.get(), &SignalingClient::onLivenessTimer, box,
-            [](gpointer data) { delete static_cast<std::weak_ptr<SignalingClient>*>(data); });
-        g_source_attach(livenessSource_.get(), context_.get());
-    }
+    if (!livenessSource_)
+        livenessSource_ = Source::every(context_.get(), std::chrono::seconds(1), [this] { checkLiveness(); }, "palaver-signaling-liveness");
     GST_INFO("connected to %s", url_.c_str());
     if (callbacks_.connected)
         callbacks_.connected();
@@ -167,13 +175,6 @@ bool SignalingClient::send(const protocol::ClientMessage& message)
     return true;
 }
 
-gboolean SignalingClient::onLivenessTimer(gpointer data)
-{
-    if (auto self = static_cast<std::weak_ptr<SignalingClient>*>(data)->lock())
-        self->checkLiveness();
-    return G_SOURCE_CONTINUE;
-}
-
 void SignalingClient::checkLiveness()
 {
     if (!isOpen())
@@ -182,13 +183,14 @@ void SignalingClient::checkLiveness()
     gint64 quiet = now - lastReceivedUs_;
     if (quiet > kSilenceLimitUs) {
         // Drop it without waiting for a close handshake the server will not
-        // answer, and reconnect.
+        // answer, and reconnect. Closed asynchronously: a TLS stream's
+        // close may wait on the network, the main loop must not.
         GRef<SoupWebsocketConnection> connection = std::move(connection_);
         messageConn_.disconnect();
         closedConn_.disconnect();
         errorConn_.disconnect();
         GRef<GIOStream> stream(soup_websocket_connection_get_io_stream(connection.get()));
-        g_io_stream_close(stream.get(), nullptr, nullptr);
+        g_io_stream_close_async(stream.get(), G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
         lost("the server at " + url_ + " stopped answering (" + std::to_string(quiet / G_USEC_PER_SEC) + " s)");
         return;
     }
@@ -240,8 +242,10 @@ void SignalingClient::onClosed(SoupWebsocketConnection* connection)
     // Dropping the last reference from inside its own "closed" emission is
     // safe: GObject keeps the instance alive until the emission ends.
     connection_ = nullptr;
-    if (stopped_)
+    if (stopped_) {
+        notifyClosed();
         return;
+    }
     lost(reason);
 }
 
@@ -263,21 +267,10 @@ void SignalingClient::scheduleReconnect()
     // the same millisecond.
     delay += g_random_int_range(0, int(delay / 4) + 1);
     ++attempt_;
-    retrySource_ = adopt(g_timeout_source_new(delay));
-    auto* box = new std::weak_ptr<SignalingClient>(weak_from_this());
-    g_source_set_callback(
-        retrySource_.get(),
-        [](gpointer data) -> gboolean {
-            auto self = static_cast<std::weak_ptr<SignalingClient>*>(data)->lock();
-            if (self) {
-                self->retrySource_ = nullptr;
-                if (!self->stopped_)
-                    self->connect();
-            }
-            return G_SOURCE_REMOVE;
-        },
-        box, [](gpointer data) { delete static_cast<std::weak_ptr<SignalingClient>*>(data); });
-    g_source_attach(retrySource_.get(), context_.get());
+    retrySource_ = Source::once(context_.get(), std::chrono::milliseconds(delay), [this] {
+        if (!stopped_)
+            connect();
+    }, "palaver-signaling-retry");
 }
 
 } // namespace palaver::engine

@@ -1,4 +1,4 @@
-// The client side of PROTOCOL.md's WebSocket: connects, sends typed client
+// The client side of docs/protocol.md's WebSocket: connects, sends typed client
 // messages, parses what the server sends, and on a lost connection
 // reconnects with exponential backoff. Joining is the Call's business: it
 // is told when a connection opens and sends `join` itself.
@@ -8,8 +8,9 @@
 #pragma once
 
 #include "gref.h"
-#include "signal_connection.h"
 #include "messages.h"
+#include "signal_connection.h"
+#include "source.h"
 
 #include <libsoup/soup.h>
 
@@ -36,8 +37,11 @@ public:
     ~SignalingClient();
 
     void start();
-    // Closes with 1000 and stops reconnecting.
-    void stop();
+    // Closes with 1000 and stops reconnecting. `closed` (if given) runs once
+    // the server answered the close, or the connection ended otherwise, on
+    // a later turn of the loop (never inside stop()); not at all if this
+    // object goes first.
+    void stop(std::function<void()> closed = {});
     bool isOpen() const;
     bool send(const protocol::ClientMessage& message);
     // Whether a lost connection is retried (off until the Call has joined
@@ -55,8 +59,8 @@ private:
     void onError(SoupWebsocketConnection* connection, GError* error);
     void lost(const std::string& reason);
     void scheduleReconnect();
-    static gboolean onLivenessTimer(gpointer data);
     void checkLiveness();
+    void notifyClosed();
 
     std::string url_;
     Callbacks callbacks_;
@@ -65,11 +69,13 @@ private:
     GRef<GCancellable> cancellable_;
     GRef<SoupWebsocketConnection> connection_;
     SignalConnection messageConn_, closedConn_, errorConn_;
-    GRef<GSource> retrySource_;
+    Source retrySource_;
     // libsoup 3.2 pings but never notices a missing pong: a server that hangs
     // (or a path that silently drops) would look connected for ever. We send
     // the protocol's `ping` when quiet and give up after kSilenceLimitS.
-    GRef<GSource> livenessSource_;
+    Source livenessSource_;
+    std::function<void()> closed_; // stop()'s
+    Source closedSource_;
     gint64 lastReceivedUs_ = 0;
     gint64 lastPingUs_ = 0;
     std::string lastError_;

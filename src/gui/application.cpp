@@ -5,6 +5,7 @@
 #include "gref.h"
 #include "paintable_sink.h"
 #include "signal_connection.h"
+#include "source.h"
 
 #include <adwaita.h>
 #include <glib-unix.h>
@@ -93,16 +94,19 @@ private:
         for (const Accel& a : accels)
             gtk_application_set_accels_for_action(app_.get(), a.action, a.keys);
         // Ctrl+C and a service manager's stop: hang up every call first.
-        sigint_ = g_unix_signal_add(SIGINT, &Application::onSignal, this);
-        sigterm_ = g_unix_signal_add(SIGTERM, &Application::onSignal, this);
+        for (auto [signal, source] : { std::pair { SIGINT, &sigint_ }, std::pair { SIGTERM, &sigterm_ } }) {
+            GSource* raw = g_unix_signal_source_new(signal);
+            g_source_set_callback(raw, &Application::onSignal, this, nullptr);
+            *source = Source::adopt(nullptr, raw);
+        }
     }
 
     void onShutdown(GApplication*)
     {
-        for (guint* id : { &sigint_, &sigterm_ })
-            if (*id)
-                g_source_remove(std::exchange(*id, 0));
+        sigint_.cancel();
+        sigterm_.cancel();
         windows_.clear();
+        dropped_.clear();
     }
 
     int onCommandLine(GApplication*, GApplicationCommandLine* commandLine)
@@ -152,13 +156,10 @@ private:
         auto it = std::find_if(windows_.begin(), windows_.end(), [&closed](const auto& w) { return w.get() == &closed; });
         if (it == windows_.end())
             return;
-        struct Closing {
-            std::unique_ptr<CallWindow> window;
-        };
-        auto* closing = new Closing { std::move(*it) };
+        dropped_.push_back(std::move(*it));
         windows_.erase(it);
-        g_idle_add_full(G_PRIORITY_DEFAULT, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; }, closing,
-            [](gpointer data) { delete static_cast<Closing*>(data); });
+        if (!reaper_)
+            reaper_ = Source::idle(nullptr, [this] { dropped_.clear(); });
     }
 
     void closeAll()
@@ -208,8 +209,10 @@ private:
     GRef<GtkApplication> app_;
     GRef<GSettings> settings_;
     std::list<std::unique_ptr<CallWindow>> windows_;
+    std::vector<std::unique_ptr<CallWindow>> dropped_; // closed: destroyed on the next turn
+    Source reaper_;
     std::vector<SignalConnection> signals_;
-    guint sigint_ = 0, sigterm_ = 0;
+    Source sigint_, sigterm_;
     int signals_received_ = 0;
 };
 

@@ -173,15 +173,22 @@ CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings*
 
 CallWindow::~CallWindow()
 {
-    *alive_ = false;
-    if (screenshotTimer_)
-        g_source_destroy(screenshotTimer_.get());
+    screenshotTimer_.cancel();
+    closedSource_.cancel();
+    reaper_.cancel();
     signals_.clear();
-    // The Call first: its pipeline holds the sinks that feed our tiles.
+    // The Calls first: their pipelines hold the sinks that feed our tiles.
+    // A Call destroyed before its teardown ended finishes it at once.
     if (call_) {
         relay_->window = nullptr;
-        call_->hangUp();
         call_.reset();
+    }
+    for (auto* list : { &ending_, &ended_ }) {
+        for (Ending& e : *list) {
+            e.call.reset(); // before its observer
+            g_application_release(G_APPLICATION(app_));
+        }
+        list->clear();
     }
     tiles_.clear();
     preview_.reset();
@@ -348,8 +355,7 @@ void CallWindow::startCall()
                 callOptions.media.videoCodec = *c;
         }
     }
-    relay_ = std::make_unique<Relay>();
-    relay_->window = this;
+    relay_ = std::make_unique<Relay>(this);
     call_ = std::make_unique<engine::Call>(callOptions, *relay_);
     showCall();
     LOG("joining room %s on %s", callOptions.room.c_str(), callOptions.serverUrl.c_str());
@@ -359,47 +365,41 @@ void CallWindow::startCall()
         showError("bad-pipeline", error);
         return;
     }
-    if (!call_)
-        return; // it failed inside start() (fatal() showed why)
     // A new call starts unmuted with the camera on: the buttons too.
     setMuted(false);
     setCameraOff(false);
+    // The engine probes the devices off the main loop; mediaStarted() goes on.
+}
+
+void CallWindow::mediaStarted()
+{
     LOG("video: %s", call_->media().videoDescription().c_str());
     LOG("audio: %s", call_->media().audioDescription().c_str());
-    if (call_->media().videoDescription().find("no camera") != std::string::npos)
+    if (call_->media().usingTestVideo())
         toast("No camera found: sending a test pattern");
-    else if (call_->media().audioDescription().find("no microphone") != std::string::npos)
+    else if (call_->media().usingTestAudio())
         toast("No microphone found: sending a test tone");
     buildPreview();
 }
 
 void CallWindow::buildPreview()
 {
-    GRef<GstPad> tee = call_->media().requestPreviewPad();
-    if (!tee)
-        return; // receive only: no preview
     GRef<GdkPaintable> paintable;
     std::string error;
-    GstElement* sink = makePaintableSink(paintable, true, error);
-    if (!sink) {
-        g_warning("no local preview: %s", error.c_str());
-        call_->media().releasePad(tee.get());
+    GRef<GstElement> sink = adopt(makePaintableSink(paintable, true, error));
+    if (sink && call_->addPreview(sink, error)) {
+        preview_ = std::make_unique<PeerTile>("You", true);
+        preview_->setPaintable(paintable.get());
+        adw_clamp_set_child(previewClamp_, preview_->widget());
         return;
     }
-    // The preview must never hold the tee back: the encoders are behind it.
-    GstElement* queue = gst_element_factory_make("queue", nullptr);
-    g_object_set(queue, "leaky", 2 /* downstream */, "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
-    GstBin* pipeline = GST_BIN(call_->pipeline());
-    gst_bin_add_many(pipeline, queue, sink, nullptr);
-    gst_element_link(queue, sink);
-    GRef<GstPad> queueSink = adopt(gst_element_get_static_pad(queue, "sink"));
-    gst_pad_link(tee.get(), queueSink.get());
-    gst_element_sync_state_with_parent(sink);
-    gst_element_sync_state_with_parent(queue);
-
-    preview_ = std::make_unique<PeerTile>("You", true);
-    preview_->setPaintable(paintable.get());
-    adw_clamp_set_child(previewClamp_, preview_->widget());
+    if (!error.empty()) {
+        g_warning("no local preview: %s", error.c_str());
+        preview_ = std::make_unique<PeerTile>("You", true);
+        preview_->setVideoError("No preview: " + error);
+        adw_clamp_set_child(previewClamp_, preview_->widget());
+    }
+    // else receive only: no preview
 }
 
 void CallWindow::endCall()
@@ -407,28 +407,39 @@ void CallWindow::endCall()
     if (!call_)
         return;
     relay_->window = nullptr;
-    call_->hangUp();
-    // The Call goes a moment later, once the byes and the leave are on the
-    // wire; never from inside one of its own callbacks.
-    // The application waits for it: quitting first would leave the
-    // pipeline playing into exit().
-    struct Ending {
-        std::unique_ptr<Relay> relay;
-        std::unique_ptr<engine::Call> call;
-        GRef<GApplication> app;
-        ~Ending()
-        {
-            call.reset(); // before its observer
-            g_application_release(app.get());
-        }
-    };
+    // Quitting the application waits for the teardown: the pipeline must
+    // not be left playing into exit().
     g_application_hold(G_APPLICATION(app_));
-    g_timeout_add_full(G_PRIORITY_DEFAULT, 250, [](gpointer) -> gboolean { return G_SOURCE_REMOVE; },
-        new Ending { std::move(relay_), std::move(call_), GRef<GApplication>(G_APPLICATION(app_)) },
-        [](gpointer data) { delete static_cast<Ending*>(data); });
+    ending_.push_back(Ending { std::move(relay_), std::move(call_) });
+    ending_.back().call->hangUp();
     tiles_.clear();
     preview_.reset();
     gtk_stack_set_visible_child_name(gridStack_, "waiting");
+}
+
+// From inside the Call's last callback: it is destroyed on the next turn.
+void CallWindow::callTornDown(Relay& relay)
+{
+    if (call_ && relay_.get() == &relay) {
+        // Torn down without a hang-up of ours: cannot happen (tornDown
+        // follows hangUp only), but the call is then over all the same.
+        return;
+    }
+    auto it = std::find_if(ending_.begin(), ending_.end(), [&relay](const Ending& e) { return e.relay.get() == &relay; });
+    if (it == ending_.end())
+        return;
+    ended_.push_back(std::move(*it));
+    ending_.erase(it);
+    if (!reaper_)
+        reaper_ = Source::idle(nullptr, [this] {
+            for (Ending& e : ended_) {
+                e.call.reset(); // before its observer
+                g_application_release(G_APPLICATION(app_));
+            }
+            ended_.clear();
+            if (closing_ && ending_.empty())
+                finishClosing();
+        });
 }
 
 void CallWindow::close()
@@ -445,17 +456,15 @@ void CallWindow::close()
     }
     endCall();
     gtk_widget_set_visible(window_.get(), FALSE);
-    // After the Call's own 250 ms: the application drops us then.
-    std::weak_ptr<bool> alive = alive_;
-    struct Closing {
-        CallWindow* self;
-        std::weak_ptr<bool> alive;
-    };
-    g_timeout_add_full(G_PRIORITY_DEFAULT, 300, [](gpointer data) -> gboolean {
-        auto* c = static_cast<Closing*>(data);
-        if (auto token = c->alive.lock(); token && *token)
-            c->self->closed_(*c->self);
-        return G_SOURCE_REMOVE; }, new Closing { this, alive }, [](gpointer data) { delete static_cast<Closing*>(data); });
+    // The application drops us once every call of ours is torn down.
+    if (ending_.empty() && ended_.empty())
+        finishClosing();
+}
+
+void CallWindow::finishClosing()
+{
+    if (!closedSource_)
+        closedSource_ = Source::idle(nullptr, [this] { closed_(*this); });
 }
 
 gboolean CallWindow::onCloseRequest(GtkWindow*)
@@ -592,13 +601,14 @@ void CallWindow::fatal(const std::string& code, const std::string& message)
     showError(code, message);
 }
 
-GstElement* CallWindow::makeVideoSink(const std::string& peer)
+GRef<GstElement> CallWindow::makeVideoSink(const std::string& peer, std::string& error)
 {
     GRef<GdkPaintable> paintable;
-    std::string error;
-    GstElement* sink = makePaintableSink(paintable, false, error);
+    GRef<GstElement> sink = adopt(makePaintableSink(paintable, false, error));
     if (!sink) {
+        // Said on the tile, never a stray window of the engine's default.
         g_warning("no video sink for %s: %s", peer.c_str(), error.c_str());
+        tile(peer).setVideoError("Can’t show this video: " + error);
         return nullptr;
     }
     tile(peer).setPaintable(paintable.get());
@@ -834,14 +844,10 @@ void CallWindow::scheduleScreenshot()
 {
     if (options_.screenshot.empty() || screenshotTaken_ || screenshotTimer_)
         return;
-    screenshotTimer_ = adopt(g_timeout_source_new(guint(options_.screenshotDelayS * 1000)));
-    g_source_set_callback(screenshotTimer_.get(), [](gpointer data) -> gboolean {
-        auto* self = static_cast<CallWindow*>(data);
-        self->screenshotTimer_ = nullptr;
-        self->screenshotTaken_ = true;
-        self->requestScreenshot(self->options_.screenshot);
-        return G_SOURCE_REMOVE; }, this, nullptr);
-    g_source_attach(screenshotTimer_.get(), nullptr);
+    screenshotTimer_ = Source::once(nullptr, std::chrono::milliseconds(guint(options_.screenshotDelayS * 1000)), [this] {
+        screenshotTaken_ = true;
+        requestScreenshot(options_.screenshot);
+    });
 }
 
 } // namespace palaver::gui

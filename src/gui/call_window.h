@@ -12,6 +12,7 @@
 #include "gref.h"
 #include "peer_tile.h"
 #include "signal_connection.h"
+#include "source.h"
 
 #include <adwaita.h>
 
@@ -42,9 +43,12 @@ public:
 private:
     // A Call's observer: passes its events on to the window while it is the
     // window's call, and drops those of a call that is hanging up (it still
-    // reports its peers' teardown for a moment after the window moved on).
+    // reports its peers' teardown for a moment after the window moved on),
+    // except the end of its teardown, which the window always hears.
     struct Relay : engine::CallObserver {
+        explicit Relay(CallWindow* w) : window(w), owner(w) { }
         CallWindow* window = nullptr;
+        CallWindow* owner = nullptr;
         void joined(const std::string& room, const std::string& peer) override { if (window) window->joined(room, peer); }
         void signalingChanged(bool connected, const std::string& detail) override { if (window) window->signalingChanged(connected, detail); }
         void peerAdded(const std::string& peer) override { if (window) window->peerAdded(peer); }
@@ -53,12 +57,20 @@ private:
         void chatOpened(const std::string& peer) override { if (window) window->chatOpened(peer); }
         void chatReceived(const std::string& peer, const std::string& text) override { if (window) window->chatReceived(peer, text); }
         void fatal(const std::string& code, const std::string& message) override { if (window) window->fatal(code, message); }
-        GstElement* makeVideoSink(const std::string& peer) override
+        void mediaStarted() override { if (window) window->mediaStarted(); }
+        void tornDown() override { owner->callTornDown(*this); }
+        GRef<GstElement> makeVideoSink(const std::string& peer, std::string& error) override
         {
-            // A call that is ending shows nothing more (nullptr would get
-            // the engine's default: a window of its own).
-            return window ? window->makeVideoSink(peer) : gst_element_factory_make("fakesink", nullptr);
+            if (window)
+                return window->makeVideoSink(peer, error);
+            error = "the call is ending"; // shows nothing more, and no window of its own
+            return nullptr;
         }
+    };
+    // A call the window hung up, kept until its teardown ends.
+    struct Ending {
+        std::unique_ptr<Relay> relay;
+        std::unique_ptr<engine::Call> call;
     };
 
     void joined(const std::string& room, const std::string& peer);
@@ -69,15 +81,18 @@ private:
     void chatOpened(const std::string& peer);
     void chatReceived(const std::string& peer, const std::string& text);
     void fatal(const std::string& code, const std::string& message);
-    GstElement* makeVideoSink(const std::string& peer);
+    void mediaStarted();
+    void callTornDown(Relay& relay);
+    GRef<GstElement> makeVideoSink(const std::string& peer, std::string& error);
 
     void showStart();
     void showCall();
     void showError(const std::string& code, const std::string& message);
     void joinFromStartView();
     void startCall();
-    // Hangs up and lets the Call go once its byes are out.
+    // Hangs up; the Call goes once its teardown ended (callTornDown).
     void endCall();
+    void finishClosing();
     void buildPreview();
     void updateTitle();
     void updateCallActions(bool inCall);
@@ -139,6 +154,9 @@ private:
 
     std::unique_ptr<Relay> relay_; // the observer of call_
     std::unique_ptr<engine::Call> call_;
+    std::vector<Ending> ending_; // hung up, tearing down
+    std::vector<Ending> ended_;  // torn down: destroyed on the next turn
+    Source reaper_;
     std::map<std::string, std::unique_ptr<PeerTile>> tiles_;
     // What the log already said of each peer (a line only when it changes).
     struct Logged {
@@ -151,12 +169,11 @@ private:
     bool closing_ = false;
     bool screenshotTaken_ = false;
     bool signalingLost_ = false;
-    GRef<GSource> screenshotTimer_;
+    Source screenshotTimer_;
+    Source closedSource_;
     std::vector<std::string> pendingScreenshots_;
     int screenshotAttempts_ = 0;
     SignalConnection afterPaint_;
-    // Closures posted to later main-loop turns check this first.
-    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 } // namespace palaver::gui

@@ -41,6 +41,19 @@ PeerTile::PeerTile(const std::string& name, bool local)
     gtk_widget_set_tooltip_text(videoOff_, "Camera off");
     gtk_overlay_add_overlay(GTK_OVERLAY(overlay), videoOff_);
 
+    videoError_ = gtk_label_new(nullptr);
+    gtk_label_set_wrap(GTK_LABEL(videoError_), TRUE);
+    gtk_label_set_justify(GTK_LABEL(videoError_), GTK_JUSTIFY_CENTER);
+    gtk_label_set_max_width_chars(GTK_LABEL(videoError_), 40);
+    gtk_widget_add_css_class(videoError_, "tile-label");
+    gtk_widget_add_css_class(videoError_, "warning");
+    gtk_widget_set_halign(videoError_, GTK_ALIGN_CENTER);
+    gtk_widget_set_valign(videoError_, GTK_ALIGN_CENTER);
+    gtk_widget_set_margin_start(videoError_, 12);
+    gtk_widget_set_margin_end(videoError_, 12);
+    gtk_widget_set_visible(videoError_, FALSE);
+    gtk_overlay_add_overlay(GTK_OVERLAY(overlay), videoError_);
+
     GtkWidget* labels = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
     gtk_widget_set_halign(labels, GTK_ALIGN_START);
     gtk_widget_set_valign(labels, GTK_ALIGN_END);
@@ -109,6 +122,17 @@ void PeerTile::showStats(bool show)
 void PeerTile::setVideoOff(bool off)
 {
     gtk_widget_set_visible(videoOff_, off);
+}
+
+void PeerTile::setVideoError(const std::string& text)
+{
+    gtk_label_set_text(GTK_LABEL(videoError_), text.c_str());
+    gtk_widget_set_visible(videoError_, !text.empty());
+}
+
+std::string PeerTile::videoError() const
+{
+    return gtk_widget_get_visible(videoError_) ? gtk_label_get_text(GTK_LABEL(videoError_)) : "";
 }
 
 } // namespace palaver::gui

@@ -31,6 +31,9 @@ public:
     bool statsOnScreen() const { return gtk_widget_get_mapped(stats_); }
     // The camera is off: an icon over the (black) video.
     void setVideoOff(bool off);
+    // The video cannot be shown (no sink could be made): why, over the tile.
+    void setVideoError(const std::string& text);
+    std::string videoError() const;
 
 private:
     std::string name_;
@@ -40,6 +43,7 @@ private:
     GtkWidget* stateLabel_ = nullptr;
     GtkWidget* stats_ = nullptr;
     GtkWidget* videoOff_ = nullptr;
+    GtkWidget* videoError_ = nullptr;
     GRef<GdkPaintable> paintable_;
 };
 

@@ -90,7 +90,7 @@ std::string decodeJsonString(const char* begin, const char* end)
 
 // RFC 8259 syntax, checked before json-glib builds a tree: json-glib 1.6
 // accepts more than JSON (several root values, single quotes, leading zeros,
-// raw control characters in strings), and PROTOCOL.md calls all of those
+// raw control characters in strings), and docs/protocol.md calls all of those
 // bad-json. One pass, no allocation; nesting deeper than kMaxDepth counts as
 // malformed too, so a hostile frame cannot exhaust the stack.
 class StrictJson {

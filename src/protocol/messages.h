@@ -143,7 +143,7 @@ struct Parsed {
 };
 
 // Parses one text frame sent by a client. Errors are bad-json, bad-message
-// or unknown-type, exactly as PROTOCOL.md says; state-dependent errors
+// or unknown-type, exactly as docs/protocol.md says; state-dependent errors
 // (not-joined, room-full, ...) are the server's business.
 Parsed<ClientMessage> parseClientMessage(std::string_view text);
 
