@@ -7,6 +7,7 @@
 // nobody listens on.
 #include "call_window.h"
 #include "command_line.h"
+#include "gref.h"
 
 #include <adwaita.h>
 #include <gst/gst.h>
@@ -181,9 +182,9 @@ int main(int argc, char** argv)
     // other on the bus.
     static int status = 1;
     static guint teardownTimeout = 0;
-    GtkApplication* application = GTK_APPLICATION(adw_application_new("org.palaver.PalaverWindowTest", G_APPLICATION_NON_UNIQUE));
-    app = application;
-    g_signal_connect(application, "activate", G_CALLBACK(+[](GApplication*, gpointer) {
+    GRef<GtkApplication> application = adopt(GTK_APPLICATION(adw_application_new("org.palaver.PalaverWindowTest", G_APPLICATION_NON_UNIQUE)));
+    app = application.get();
+    g_signal_connect(app, "activate", G_CALLBACK(+[](GApplication*, gpointer) {
         status = g_test_run();
         // What is left to wait for gets as long as the tests had.
         teardownTimeout = g_timeout_add_seconds(guint(kWaitUs / G_TIME_SPAN_SECOND), [](gpointer) -> gboolean {
@@ -192,9 +193,8 @@ int main(int argc, char** argv)
     }), nullptr);
     char name[] = "gui-test-window";
     char* args[] = { name, nullptr };
-    int runStatus = g_application_run(G_APPLICATION(application), 1, args);
+    int runStatus = g_application_run(G_APPLICATION(app), 1, args);
     if (teardownTimeout)
         g_source_remove(teardownTimeout);
-    g_object_unref(application);
     return status ? status : runStatus;
 }
