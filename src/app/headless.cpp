@@ -15,7 +15,7 @@ namespace {
 
 class HeadlessRun : public engine::CallObserver {
 public:
-    HeadlessRun(const engine::CallOptions& callOptions, const HeadlessOptions& options)
+    HeadlessRun(const engine::CallOptions& callOptions, const cli::HeadlessOptions& options)
         : options_(options)
         , loop_(adopt(g_main_loop_new(nullptr, FALSE)))
         , call_(callOptions, *this)
@@ -291,7 +291,7 @@ private:
         std::fflush(stdout);
     }
 
-    HeadlessOptions options_;
+    cli::HeadlessOptions options_;
     GRef<GMainLoop> loop_;
     engine::Call call_;
     std::string exit_, error_;
@@ -302,7 +302,7 @@ private:
 
 } // namespace
 
-int runHeadless(const engine::CallOptions& call, const HeadlessOptions& options)
+int runHeadless(const engine::CallOptions& call, const cli::HeadlessOptions& options)
 {
     HeadlessRun run(call, options);
     return run.run();

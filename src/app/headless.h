@@ -4,18 +4,11 @@
 #pragma once
 
 #include "call.h"
+#include "headless_options.h"
 
 #include <string>
 
 namespace palaver::app {
-
-struct HeadlessOptions {
-    double durationS = 0;       // 0: until a signal
-    long exitAfterFrames = 0;   // 0: off
-    int expectPeers = 1;        // with exitAfterFrames: how many peers must get there
-    std::string sendChat;       // sent once on each peer's chat channel
-    double statsIntervalS = 5;  // stderr stats lines; 0: off
-};
 
 // Exit codes (also in docs/headless.md).
 enum ExitCode {
@@ -26,6 +19,6 @@ enum ExitCode {
     kExitRefused = 4, // room-full, unauthorized, peer-id-taken, ...
 };
 
-int runHeadless(const engine::CallOptions& call, const HeadlessOptions& options);
+int runHeadless(const engine::CallOptions& call, const cli::HeadlessOptions& options);
 
 } // namespace palaver::app

@@ -28,12 +28,12 @@ bool haveDisplay()
 int main(int argc, char** argv)
 {
     std::vector<std::string> args(argv, argv + argc);
-    app::CommandLine options;
+    cli::CommandLine options;
     std::string error;
     // Parsed here in every mode, so a bad option fails before any window;
     // the GTK application parses again per window (its second instances
     // send their argv to the first).
-    if (!app::parseCommandLine(args, options, error, true)) {
+    if (!cli::parseCommandLine(args, options, error, true)) {
         g_printerr("palaver: %s\nRun 'palaver --help' for the options.\n", error.c_str());
         return app::kExitUsage;
     }
@@ -51,14 +51,15 @@ int main(int argc, char** argv)
 #else
         g_printerr("palaver: built without the GTK window: running the call headless, with real audio output\n");
 #endif
-        if (!options.roomGiven) {
+        if (!options.window.roomGiven) {
             g_printerr("palaver: without a window --room is required\n");
             return app::kExitUsage;
         }
         options.realSinks = true;
     }
-    options.call.fakeSinks = !options.realSinks;
-    int status = app::runHeadless(options.call, options.headlessOptions);
+    engine::CallOptions& call = options.window.call;
+    call.fakeSinks = !options.realSinks;
+    int status = app::runHeadless(call, options.headlessOptions);
     engine::awaitWarmUp();
     return status;
 }

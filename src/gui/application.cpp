@@ -114,22 +114,24 @@ private:
         int argc = 0;
         GUnique<char*> argv(g_application_command_line_get_arguments(commandLine, &argc));
         std::vector<std::string> args(argv.get(), argv.get() + argc);
-        app::CommandLine options;
+        cli::CommandLine options;
         std::string error;
         // GStreamer's options are taken again (harmless once initialised)
         // so that `palaver --gst-debug=...` opens a window too.
-        if (!app::parseCommandLine(args, options, error, true)) {
+        if (!cli::parseCommandLine(args, options, error, true)) {
             g_application_command_line_printerr(commandLine, "palaver: %s\nRun 'palaver --help' for the options.\n", error.c_str());
             return 2;
         }
         // A second instance's relative paths are relative to where it ran.
-        if (!options.screenshot.empty()) {
-            GRef<GFile> file = adopt(g_application_command_line_create_file_for_arg(commandLine, options.screenshot.c_str()));
+        cli::WindowOptions& window = options.window;
+        if (!window.screenshot.empty()) {
+            GRef<GFile> file = adopt(g_application_command_line_create_file_for_arg(commandLine, window.screenshot.c_str()));
             GUnique<char> path(g_file_get_path(file.get()));
             if (path)
-                options.screenshot = path.get();
+                window.screenshot = path.get();
         }
-        openWindow(std::move(options));
+        // The window keeps only its part; the headless options end here.
+        openWindow(std::move(window));
         return 0;
     }
 
@@ -141,7 +143,7 @@ private:
             windows_.back()->present();
     }
 
-    void openWindow(app::CommandLine options)
+    void openWindow(cli::WindowOptions options)
     {
         auto window = std::make_unique<CallWindow>(app_.get(), std::move(options), settings_.get(),
             [this](CallWindow& closed) { closeWindow(closed); });

@@ -98,7 +98,7 @@ ErrorText errorText(const std::string& code, const std::string& message, const e
 
 } // namespace
 
-CallWindow::CallWindow(GtkApplication* app, app::CommandLine options, GSettings* settings, std::function<void(CallWindow&)> closed)
+CallWindow::CallWindow(GtkApplication* app, cli::WindowOptions options, GSettings* settings, std::function<void(CallWindow&)> closed)
     : app_(app)
     , options_(std::move(options))
     , settings_(settings)

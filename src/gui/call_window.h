@@ -8,11 +8,11 @@
 #pragma once
 
 #include "call.h"
-#include "command_line.h"
 #include "gref.h"
 #include "peer_tile.h"
 #include "signal_connection.h"
 #include "source.h"
+#include "window_options.h"
 
 #include <adwaita.h>
 
@@ -28,7 +28,7 @@ class CallWindow {
 public:
     // `closed` runs (from an idle callback) once the window is gone; the
     // application then drops this object.
-    CallWindow(GtkApplication* app, app::CommandLine options, GSettings* settings, std::function<void(CallWindow&)> closed);
+    CallWindow(GtkApplication* app, cli::WindowOptions options, GSettings* settings, std::function<void(CallWindow&)> closed);
     ~CallWindow();
     CallWindow(const CallWindow&) = delete;
     CallWindow& operator=(const CallWindow&) = delete;
@@ -125,7 +125,7 @@ private:
     static void onScreenshotAction(GSimpleAction*, GVariant*, gpointer self);
 
     GtkApplication* app_;
-    app::CommandLine options_;
+    cli::WindowOptions options_;
     GRef<GSettings> settings_; // may be null: nothing is remembered then
     std::function<void(CallWindow&)> closed_;
     GRef<GtkBuilder> builder_;

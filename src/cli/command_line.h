@@ -1,25 +1,24 @@
 // The command line of `palaver`, shared by the headless run and the GTK
 // window (a second `palaver` started while the window runs hands its
 // arguments to the first process, which parses them with the same code).
+// It lives in its own library below both front ends (src/gui/ and
+// src/app/) so that each links without the other.
 #pragma once
 
-#include "call_options.h"
-#include "headless.h"
+#include "headless_options.h"
+#include "window_options.h"
 
 #include <string>
 #include <vector>
 
-namespace palaver::app {
+namespace palaver::cli {
 
 struct CommandLine {
     bool headless = false;
     bool realSinks = false;
-    // --room given: the window skips its start view and joins at once.
-    bool roomGiven = false;
-    bool codecGiven = false; // --video-codec (else the window's GSettings)
-    std::string screenshot; // --screenshot FILE (window only)
-    double screenshotDelayS = 3;
-    engine::CallOptions call;
+    // The call (window.call, which a headless run makes too) and what a
+    // window needs besides.
+    WindowOptions window;
     HeadlessOptions headlessOptions;
 };
 
@@ -28,4 +27,4 @@ struct CommandLine {
 // which only the first parse of a process may take.
 bool parseCommandLine(std::vector<std::string> args, CommandLine& out, std::string& error, bool withGst);
 
-} // namespace palaver::app
+} // namespace palaver::cli

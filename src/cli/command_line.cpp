@@ -5,7 +5,7 @@
 
 #include <gst/gst.h>
 
-namespace palaver::app {
+namespace palaver::cli {
 
 namespace {
 
@@ -107,7 +107,8 @@ bool parseCommandLine(std::vector<std::string> args, CommandLine& out, std::stri
         return false;
     }
 
-    engine::CallOptions& call = out.call;
+    WindowOptions& window = out.window;
+    engine::CallOptions& call = window.call;
     out.headless = a.headless;
     out.realSinks = a.realSinks;
     if (a.server) {
@@ -126,7 +127,7 @@ bool parseCommandLine(std::vector<std::string> args, CommandLine& out, std::stri
             error = std::string("room names are ") + kIdRule;
             return false;
         }
-        out.roomGiven = true;
+        window.roomGiven = true;
     } else if (a.headless) {
         error = "--room is required";
         return false;
@@ -151,7 +152,7 @@ bool parseCommandLine(std::vector<std::string> args, CommandLine& out, std::stri
             return false;
         }
         call.media.videoCodec = *codec;
-        out.codecGiven = true;
+        window.codecGiven = true;
     }
     if (a.width < 16 || a.height < 16 || a.width > 7680 || a.height > 4320 || a.framerate < 1 || a.framerate > 120) {
         error = "--width, --height or --framerate out of range";
@@ -196,13 +197,13 @@ bool parseCommandLine(std::vector<std::string> args, CommandLine& out, std::stri
     if (a.sendChat)
         headless.sendChat = a.sendChat;
     if (a.screenshot)
-        out.screenshot = a.screenshot;
+        window.screenshot = a.screenshot;
     if (a.screenshotDelay < 0) {
         error = "--screenshot-delay must not be negative";
         return false;
     }
-    out.screenshotDelayS = a.screenshotDelay;
+    window.screenshotDelayS = a.screenshotDelay;
     return true;
 }
 
-} // namespace palaver::app
+} // namespace palaver::cli
