@@ -26,7 +26,9 @@ public:
     {
         std::string error;
         if (!call_.start(error)) {
-            finish("bad-pipeline", error, kExitUsage);
+            // A missing plugin is the installation's fault, not the options'.
+            bool missing = call_.startFailure() == "missing-element";
+            finish(call_.startFailure(), error, missing ? kExitMediaError : kExitUsage);
             print();
             return exitCode_;
         }
@@ -152,7 +154,7 @@ private:
             exitCode = kExitServerUnreachable;
         else if (code == "bad-pipeline")
             exitCode = kExitUsage;
-        else if (code != "media-error")
+        else if (code != "media-error" && code != "missing-element")
             exitCode = kExitRefused;
         finish(code, message, exitCode);
     }

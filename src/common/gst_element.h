@@ -11,6 +11,7 @@
 
 #include "gst_ref.h"
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,10 @@ inline const char* debianPackageOf(std::string_view factory)
         { "dtlsenc", "gstreamer1.0-plugins-bad" }, { "h264parse", "gstreamer1.0-plugins-bad" },
         { "openh264enc", "gstreamer1.0-plugins-bad" }, { "openh264dec", "gstreamer1.0-plugins-bad" },
         { "webrtcdsp", "gstreamer1.0-plugins-bad" }, { "webrtcechoprobe", "gstreamer1.0-plugins-bad" },
+        { "dtlssrtpenc", "gstreamer1.0-plugins-bad" }, { "dtlssrtpdec", "gstreamer1.0-plugins-bad" },
+        { "srtpenc", "gstreamer1.0-plugins-bad" }, { "srtpdec", "gstreamer1.0-plugins-bad" },
+        { "sctpenc", "gstreamer1.0-plugins-bad" }, { "sctpdec", "gstreamer1.0-plugins-bad" },
+        { "rtpbin", "gstreamer1.0-plugins-good" }, { "rtpfunnel", "gstreamer1.0-plugins-good" },
         { "nicesrc", "gstreamer1.0-nice" }, { "nicesink", "gstreamer1.0-nice" },
         { "x264enc", "gstreamer1.0-plugins-ugly" }, { "avdec_h264", "gstreamer1.0-libav" },
         { "gtk4paintablesink", "gst-plugins-rs (not packaged for Debian 12)" },
@@ -65,6 +70,19 @@ inline bool haveElement(const char* factory)
 {
     GRef<GstElementFactory> found = adopt(gst_element_factory_find(factory));
     return bool(found);
+}
+
+// The sentence for the first of `factories` that is missing; true when all
+// are there.
+inline bool haveElements(std::initializer_list<const char*> factories, std::string& error)
+{
+    for (const char* factory : factories) {
+        if (!haveElement(factory)) {
+            error = missingElementSentence(factory);
+            return false;
+        }
+    }
+    return true;
 }
 
 // A new element (sunk: the GRef owns it outright), or nullptr with the

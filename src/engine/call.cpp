@@ -57,11 +57,22 @@ Call::~Call()
 
 bool Call::start(std::string& error)
 {
-    startWarmUp();
-    // The descriptions given are checked at once: a typo fails here, before
-    // any device is opened or the server contacted.
-    if (!LocalMedia::check(options_.media, error))
+    // The descriptions given and the elements every call needs are checked
+    // at once: a typo or a missing plugin fails here, before any device is
+    // opened or the server contacted.
+    if (!LocalMedia::check(options_.media, error)) {
+        startFailure_ = "bad-pipeline"; // also for an element the user named that is not installed
         return false;
+    }
+    if (!LocalMedia::checkElements(options_.media, error)
+        // webrtcbin and what it makes inside: ICE, DTLS-SRTP, SCTP, RTP.
+        || !haveElements({ "webrtcbin", "nicesrc", "nicesink", "dtlssrtpenc", "dtlssrtpdec", "sctpenc", "sctpdec", "rtpbin" },
+            error)
+        || (!options_.fakeSinks && !haveElements({ "audiomixer", "autoaudiosink" }, error))) {
+        startFailure_ = "missing-element";
+        return false;
+    }
+    startWarmUp();
     bool camera = LocalMedia::needsCamera(options_.media), microphone = LocalMedia::needsMicrophone(options_.media);
     peerId_ = options_.peer;
     if (!camera && !microphone) {
@@ -87,7 +98,7 @@ void Call::startMedia(const Devices& devices)
         return;
     std::string error;
     if (!options_.fakeSinks && !buildAudioOutput(error)) {
-        fatal("bad-pipeline", error);
+        fatal("media-error", error);
         return;
     }
     MediaOptions media = options_.media;

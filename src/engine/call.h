@@ -59,7 +59,8 @@ public:
     virtual void mediaStarted() { }
     // Something the call cannot go on from. `code` is a protocol error code
     // ("room-full", "unauthorized", ...) or one of ours: "server-unreachable",
-    // "media-error", "bad-pipeline". The front end then hangs up.
+    // "media-error", "bad-pipeline", "missing-element". The front end then
+    // hangs up.
     virtual void fatal(const std::string& code, const std::string& message) { }
     // After hangUp(): the byes and the leave are out, every peer connection
     // and the pipeline are stopped (camera and microphone are free). The
@@ -81,11 +82,14 @@ public:
     Call(const Call&) = delete;
     Call& operator=(const Call&) = delete;
 
-    // Starts the call: checks the sources given, probes for the devices
-    // left to us (on a worker thread), builds the local media and connects.
-    // A bad pipeline description fails here with a sentence in `error`;
-    // what fails later (a device, a missing element) comes as fatal().
+    // Starts the call: checks the sources given and the elements a call
+    // needs, probes for the devices left to us (on a worker thread), builds
+    // the local media and connects. A bad pipeline description or a missing
+    // element fails here with a sentence in `error` (startFailure() says
+    // which: "bad-pipeline" or "missing-element"); what fails later (a
+    // device) comes as fatal().
     bool start(std::string& error);
+    const std::string& startFailure() const { return startFailure_; }
     // Says bye to every peer, leaves the room and closes the connection,
     // then tears every peer down and stops the pipeline: tornDown() tells
     // when. Never blocks; waits only for that work (bounded by
@@ -183,6 +187,7 @@ private:
     bool hungUp_ = false;
     bool tornDown_ = false;
     bool fatal_ = false;
+    std::string startFailure_;
     gint64 epochUs_ = 0; // when the first join was sent
     std::optional<double> joinedMs_;
     Source starting_; // start() without a device probe

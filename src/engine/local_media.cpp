@@ -195,6 +195,20 @@ bool LocalMedia::check(const MediaOptions& options, std::string& error)
     return true;
 }
 
+bool LocalMedia::checkElements(const MediaOptions& options, std::string& error)
+{
+    // Receiving is always possible (a receive-only peer still decodes).
+    if (!haveElements({ "rtpvp8depay", "vp8dec", "videoconvert", "rtpopusdepay", "opusdec", "audioconvert", "audioresample" },
+            error))
+        return false;
+    if (options.videoSource != "none"
+        && !haveElements({ "videoconvert", "videoscale", "videorate", "vp8enc", "rtpvp8pay" }, error))
+        return false;
+    if (options.audioSource != "none" && !haveElements({ "audioconvert", "audioresample", "volume", "opusenc", "rtpopuspay" }, error))
+        return false;
+    return true;
+}
+
 bool LocalMedia::build(const MediaOptions& options, const Devices& devices, std::string& error)
 {
     options_ = options;

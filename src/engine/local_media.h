@@ -43,6 +43,10 @@ public:
     // Checks the descriptions given in `options` without building anything:
     // a bad one is a clear error before any device is probed.
     static bool check(const MediaOptions& options, std::string& error);
+    // Checks that every element the local media and its mandatory codecs
+    // need is installed (VP8 and Opus both ways: docs/protocol.md, "Media");
+    // else the sentence of the first missing one.
+    static bool checkElements(const MediaOptions& options, std::string& error);
 
     // Builds and adds the sources. A bad pipeline description or a missing
     // element is a sentence in `error`, before anything plays.

@@ -91,6 +91,9 @@ ErrorText errorText(const std::string& code, const std::string& message, const e
     if (code == "peer-id-taken")
         return { "avatar-default-symbolic", "Name Taken",
             "Someone in “" + call.room + "” already uses the name " + call.peer + ". Pick another one.", false };
+    if (code == "missing-element")
+        return { "dialog-warning-symbolic", "A GStreamer Plugin Is Missing",
+            "Palaver needs a GStreamer element that is not installed: " + message + ".", false };
     if (code == "bad-pipeline" || code == "media-error")
         return { "camera-disabled-symbolic", "Camera or Microphone Problem", message, true };
     return { "dialog-error-symbolic", "The Call Ended", message, true };
@@ -361,8 +364,9 @@ void CallWindow::startCall()
     LOG("joining room %s on %s", callOptions.room.c_str(), callOptions.serverUrl.c_str());
     std::string error;
     if (!call_->start(error)) {
+        std::string code = call_->startFailure();
         endCall();
-        showError("bad-pipeline", error);
+        showError(code, error);
         return;
     }
     // A new call starts unmuted with the camera on: the buttons too.
@@ -394,7 +398,7 @@ void CallWindow::buildPreview()
         return;
     }
     if (!error.empty()) {
-        g_warning("no local preview: %s", error.c_str());
+        LOG("no local preview: %s", error.c_str());
         preview_ = std::make_unique<PeerTile>("You", true);
         preview_->setVideoError("No preview: " + error);
         adw_clamp_set_child(previewClamp_, preview_->widget());
@@ -607,7 +611,7 @@ GRef<GstElement> CallWindow::makeVideoSink(const std::string& peer, std::string&
     GRef<GstElement> sink = adopt(makePaintableSink(paintable, false, error));
     if (!sink) {
         // Said on the tile, never a stray window of the engine's default.
-        g_warning("no video sink for %s: %s", peer.c_str(), error.c_str());
+        LOG("tile %s: no video sink: %s", peer.c_str(), error.c_str());
         tile(peer).setVideoError("Can’t show this video: " + error);
         return nullptr;
     }

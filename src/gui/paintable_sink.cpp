@@ -8,6 +8,7 @@
 // call shows the newest picture, never a queue of stale ones.
 #include "paintable_sink.h"
 
+#include "gst_element.h"
 #include "gst_ref.h"
 
 #include <gst/video/video.h>
@@ -530,22 +531,22 @@ GstElement* makePaintableSink(GRef<GdkPaintable>& paintable, bool mirror, std::s
     const char* sinkName = forceOwn ? "palaverpaintablesink" : paintableSinkName();
     struct Part {
         const char* factory;
-        const char* package;
         GRef<GstElement> element;
     };
     Part parts[] = {
-        { "videoconvert", "gstreamer1.0-plugins-base", {} },
-        { "videoflip", "gstreamer1.0-plugins-good", {} },
-        { sinkName, forceOwn ? "this build of Palaver" : "gstreamer1.0-gtk4", {} },
+        { "videoconvert", {} },
+        { "videoflip", {} },
+        { sinkName, {} },
     };
     for (Part& part : parts) {
         if (&part == &parts[1] && !mirror)
             continue;
-        part.element = adopt(gst_element_factory_make(part.factory, nullptr));
+        part.element = makeElement(part.factory, nullptr, error);
         if (!part.element) {
-            error = std::string("Could not set up the video display: the GStreamer element ") + part.factory
-                + " is missing (package " + part.package + ").";
-            GST_ERROR("no element %s", part.factory);
+            // Ours is built into palaver: missing means it did not register.
+            if (part.factory == std::string_view("palaverpaintablesink"))
+                error = "Palaver's own video sink (palaverpaintablesink) is not registered";
+            GST_WARNING("no video sink: %s", error.c_str());
             return nullptr;
         }
     }
@@ -566,7 +567,7 @@ GstElement* makePaintableSink(GRef<GdkPaintable>& paintable, bool mirror, std::s
     const bool linked = flip ? gst_element_link_many(convert, flip, sink, nullptr) : gst_element_link(convert, sink);
     GRef<GstPad> target = adopt(gst_element_get_static_pad(convert, "sink"));
     if (!linked || !gst_element_add_pad(bin, gst_ghost_pad_new("sink", target.get()))) {
-        error = "Could not set up the video display: its elements do not fit together.";
+        error = "the video display's elements do not fit together";
         GST_ERROR("could not link videoconvert ! %s%s", mirror ? "videoflip ! " : "", sinkName);
         return nullptr;
     }
@@ -575,7 +576,7 @@ GstElement* makePaintableSink(GRef<GdkPaintable>& paintable, bool mirror, std::s
     g_object_get(sink, "paintable", &p, nullptr);
     paintable = adopt(p);
     if (!paintable) {
-        error = "Could not set up the video display: the sink has no paintable.";
+        error = std::string("the video sink ") + sinkName + " has no paintable";
         GST_ERROR("%s gave no paintable", sinkName);
         return nullptr;
     }

@@ -17,6 +17,7 @@ import urllib.request
 
 SERVER = os.environ.get("PALAVER_SERVER", "palaver-server")
 CLIENT = os.environ.get("PALAVER", "palaver")
+WITHOUT = os.environ.get("PALAVER_WITHOUT", "palaver-without")
 
 # Small frames keep two or three encoders and decoders well inside a shared
 # 2-core CI machine; 60 frames take 2 s at 30 fps.
@@ -80,10 +81,13 @@ class Server:
 class Peer:
     """One `palaver --headless` process."""
 
-    def __init__(self, url, room, peer, *args, video=VIDEO, audio=AUDIO, timeout=60):
+    def __init__(self, url, room, peer, *args, video=VIDEO, audio=AUDIO, timeout=60, without=None, env=None):
         self.name = peer
         self.err = tempfile.NamedTemporaryFile(prefix=f"palaver-{peer}-", suffix=".log", delete=False)
-        cmd = [CLIENT, "--headless", "--server", url, "--room", room]
+        # without: element factories taken out of GStreamer's registry first
+        # (tests/call/palaver_without.cpp).
+        program = [WITHOUT, ",".join(without)] if without else [CLIENT]
+        cmd = [*program, "--headless", "--server", url, "--room", room]
         if peer:
             cmd += ["--peer", peer]
         if video is not None:
@@ -92,7 +96,7 @@ class Peer:
             cmd += ["--audio-source", audio]
         # Media stays on loopback (libnice skips it unless told).
         cmd += SIZE + ["--stats-interval", "1", "--ice-address", "127.0.0.1", *args]
-        env = dict(os.environ)
+        env = {**os.environ, **(env or {})}
         env.setdefault("GST_DEBUG", "palaver-*:4")
         env["GST_DEBUG_NO_COLOR"] = "1"
         self.cmd = cmd

@@ -117,6 +117,49 @@ def test_bad_pipeline(cleanup):
 
 
 @test
+def test_missing_elements(cleanup):
+    """A plugin that is not installed, at each stage a call needs (encoder,
+    payloader, decoder, sink, transport): a sentence naming the element and
+    its Debian package, exit status 1, and never a GLib critical (they are
+    fatal here). An optional one (the H.264 encoder) only narrows the
+    codecs: the call goes on in VP8."""
+    server = Server()
+    cleanup.append(server)
+    stages = [
+        ("encoder", ["vp8enc"], [], "the GStreamer element 'vp8enc' is missing: install gstreamer1.0-plugins-good"),
+        ("payloader", ["rtpopuspay"], [], "the GStreamer element 'rtpopuspay' is missing: install gstreamer1.0-plugins-good"),
+        ("decoder", ["vp8dec"], [], "the GStreamer element 'vp8dec' is missing: install gstreamer1.0-plugins-good"),
+        ("sink", ["autoaudiosink"], ["--real-sinks"],
+         "the GStreamer element 'autoaudiosink' is missing: install gstreamer1.0-plugins-good"),
+        ("transport", ["nicesrc"], [], "the GStreamer element 'nicesrc' is missing: install gstreamer1.0-nice"),
+        ("webrtc", ["webrtcbin"], [], "the GStreamer element 'webrtcbin' is missing: install gstreamer1.0-plugins-bad"),
+    ]
+    for stage, without, args, sentence in stages:
+        p = Peer(server.url, "missing", stage, *args, without=without, timeout=20, env={"G_DEBUG": "fatal-criticals"})
+        cleanup.append(p)
+        code, s = p.wait()
+        check(code == 1, f"{stage}: exit code {code}, expected 1: {s}\n{p.stderr_tail()}")
+        check(s["exit"] == "missing-element", f"{stage}: exit {s['exit']}")
+        check(s.get("error") == sentence, f"{stage}: error {s.get('error')!r}, expected {sentence!r}")
+        check(f"palaver: {sentence}" in p.stderr(), f"{stage}: stderr does not say it:\n{p.stderr_tail()}")
+        check("CRITICAL" not in p.stderr(), f"{stage}: a GLib critical:\n{p.stderr_tail()}")
+    check(server.health()["peers"] == 0, "a peer without a needed element joined anyway")
+
+    # Optional: without x264enc (and openh264enc) an H.264 preference falls
+    # back to VP8 with a peer that has everything.
+    a = Peer(server.url, "optional", "a", "--video-codec", "h264", "--duration", "6",
+             without=["x264enc"] + (["openh264enc"] if have_element("openh264enc") else []),
+             env={"G_DEBUG": "fatal-criticals"})
+    b = Peer(server.url, "optional", "b", "--duration", "6")
+    cleanup += [a, b]
+    for peer in (a, b):
+        code, s = peer.wait()
+        check(code == 0 and s["exit"] == "duration", f"{peer.name}: {code} {s}\n{peer.stderr_tail()}")
+    check_media(a.summary, "b", min_frames=30, codec="VP8")
+    check_media(b.summary, "a", min_frames=30, codec="VP8")
+
+
+@test
 def test_unreachable_server(cleanup):
     port = free_port()  # nothing listens there
     start = time.monotonic()

@@ -19,7 +19,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "call"))
-from calltest import (CLIENT, Peer, Server, TestFailure, check, free_port,  # noqa: E402
+from calltest import (CLIENT, WITHOUT, Peer, Server, TestFailure, check, check_media, free_port,  # noqa: E402
                       main, test, wait_until)
 
 APP_ID = "org.palaver.Palaver"
@@ -131,7 +131,7 @@ class Shot:
 class App:
     """One `palaver` GTK process; more windows join it as second instances."""
 
-    def __init__(self, *args, timeout=90, settings=None, env=None):
+    def __init__(self, *args, timeout=90, settings=None, env=None, without=None):
         """settings: {key: GVariant text} kept in a keyfile of the test's own
         (GSettings' keyfile backend), else nothing is stored."""
         self.log = tempfile.NamedTemporaryFile(prefix="palaver-gui-", suffix=".log", delete=False)
@@ -152,7 +152,10 @@ class App:
             "GST_DEBUG_NO_COLOR": "1",
         })
         self.env.update(env or {})
-        self.proc = subprocess.Popen([CLIENT, *args], stdout=subprocess.DEVNULL, stderr=self.log, env=self.env)
+        # without: element factories taken out of GStreamer's registry first
+        # (tests/call/palaver_without.cpp).
+        program = [WITHOUT, ",".join(without)] if without else [CLIENT]
+        self.proc = subprocess.Popen([*program, *args], stdout=subprocess.DEVNULL, stderr=self.log, env=self.env)
         self.timeout = timeout
         self.shots = 0
         self.wait_log(r"video sink: (\S+)", 20)
@@ -379,6 +382,31 @@ def test_chat(cleanup):
     code, summary = bob.wait()
     check(code == 0, f"bob exit {code}")
     check(summary["peers"]["win"]["chat"] == ["hi from the window ✓"], f"bob's chat: {summary['peers']['win']['chat']}")
+    check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+@test
+def test_no_sink(cleanup):
+    """A window that cannot make a video sink says so on the peer's tile
+    (and where the preview would be) and goes on with the call: never the
+    engine's default sink in a window of its own, never a GLib critical."""
+    server = Server()
+    cleanup.append(server)
+    app = App(*window_args(server, "nosink", "win"), without=["palaverpaintablesink"],
+              env={"G_DEBUG": "fatal-criticals"})
+    cleanup.append(app)
+    bob = Peer(server.url, "nosink", "bob", "--duration", "12", video=MOVING_BARS, timeout=60)
+    cleanup.append(bob)
+    app.wait_log(r"no local preview: Palaver's own video sink \(palaverpaintablesink\) is not registered", 20)
+    app.wait_log(r"tile bob: no video sink: Palaver's own video sink \(palaverpaintablesink\) is not registered", 40)
+    # The call goes on: decoded (into nothing) on our side, both ways connected.
+    app.wait_log(r"peer bob: video \d+x\d+", 40)
+    check("video from bob is not shown" in app.text(), "the engine did not say why bob's video is not shown")
+    check("autovideosink" not in app.text(), "the engine fell back to a sink of its own")
+    code, s = bob.wait()
+    check(code == 0, f"bob exit {code}")
+    check_media(s, "win", min_frames=30)
+    check("CRITICAL" not in app.text(), f"a GLib critical:\n{app.tail()}")
     check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
 
 
