@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fcntl.h>
@@ -21,7 +22,7 @@ using namespace palaver::protocol;
 namespace {
 
 constexpr int64_t kCloseGraceUs = 5 * G_USEC_PER_SEC;
-constexpr unsigned kShutdownGraceMs = 2000;
+constexpr std::chrono::milliseconds kShutdownGrace { 2000 };
 // Keepalive. Pinging all of a worker's connections at once (one send() each:
 // ~5,000 back to back with 10,000 idle connections on two workers, 120-150 ms,
 // then 50-80 ms reading the pongs) stalls every relayed message behind the
@@ -47,35 +48,6 @@ struct EpollSource {
     Worker* worker;
 };
 
-// A GLib timeout calling a member function; the GRef owns the source.
-GRef<GSource> addTimeout(GMainContext* context, unsigned ms, Worker* worker, void (Worker::*method)(), bool repeat)
-{
-    struct Call {
-        Worker* worker;
-        void (Worker::*method)();
-        bool repeat;
-    };
-    GRef<GSource> source = adopt(g_timeout_source_new(ms));
-    g_source_set_callback(
-        source.get(),
-        [](gpointer data) -> gboolean {
-            auto* call = static_cast<Call*>(data);
-            (call->worker->*call->method)();
-            return call->repeat ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-        },
-        new Call { worker, method, repeat }, [](gpointer data) { delete static_cast<Call*>(data); });
-    g_source_attach(source.get(), context);
-    return source;
-}
-
-void destroySource(GRef<GSource>& source)
-{
-    if (source) {
-        g_source_destroy(source.get());
-        source.reset();
-    }
-}
-
 void respond(SoupServerMessage* msg, guint status, const char* contentType, const std::string& body)
 {
     soup_server_message_set_status(msg, status, nullptr);
@@ -88,6 +60,8 @@ Worker::Worker(Server& server, int index, GRef<GSocket> listenSocket)
     : server_(server)
     , index_(index)
     , listenSocket_(std::move(listenSocket))
+    , joinDeadlines_ { &Connection::onJoinDeadline, "palaver-join-deadlines", {}, {} }
+    , closeDeadlines_ { &Connection::onCloseDeadline, "palaver-close-deadlines", {}, {} }
 {
 }
 
@@ -172,23 +146,10 @@ bool Worker::setUp(std::string& error)
         keepaliveLimitUs_ = std::llround(2 * config.keepalive * G_USEC_PER_SEC);
         keepaliveSlots_.resize(keepaliveTicks_);
         keepaliveSuspects_.resize(keepaliveTicks_);
-        // A source with a ready time (monotonic µs), not a GLib timeout: those
-        // count whole milliseconds from each dispatch and so drift.
-        static GSourceFuncs funcs = { nullptr, nullptr,
-            [](GSource*, GSourceFunc callback, gpointer data) -> gboolean { return callback(data); }, nullptr, nullptr, nullptr };
-        GSource* source = g_source_new(&funcs, sizeof(GSource));
-        g_source_set_callback(
-            source,
-            [](gpointer self) -> gboolean {
-                static_cast<Worker*>(self)->onKeepalive();
-                return G_SOURCE_CONTINUE;
-            },
-            this, nullptr);
-        g_source_set_name(source, "palaver-keepalive");
-        keepaliveTimer_ = adopt(source);
+        // Due at a monotonic time in µs, not a GLib timeout: those count
+        // whole milliseconds from each dispatch and so drift.
         keepaliveDueAt_ = g_get_monotonic_time() + keepaliveTickUs_;
-        g_source_set_ready_time(source, keepaliveDueAt_);
-        g_source_attach(source, context_.get());
+        keepaliveTimer_ = Source::at(context_.get(), keepaliveDueAt_, [this] { return onKeepalive(); }, "palaver-keepalive");
     }
     updateNow();
     return true;
@@ -196,10 +157,10 @@ bool Worker::setUp(std::string& error)
 
 void Worker::tearDown()
 {
-    destroySource(keepaliveTimer_);
-    destroySource(shutdownTimer_);
-    destroySource(joinDeadlines_.timer);
-    destroySource(closeDeadlines_.timer);
+    keepaliveTimer_.cancel();
+    shutdownTimer_.cancel();
+    joinDeadlines_.timer.cancel();
+    closeDeadlines_.timer.cancel();
     pendingUpgrades_.clear();
     // Whoever is still here (shutdown grace over) leaves its room first.
     std::vector<Connection*> remaining;
@@ -213,7 +174,10 @@ void Worker::tearDown()
     if (soup_)
         soup_server_disconnect(soup_.get());
     soup_.reset();
-    destroySource(epollSource_);
+    if (epollSource_) {
+        g_source_destroy(epollSource_.get());
+        epollSource_.reset();
+    }
     loop_.reset();
     // Let libsoup's pending closes and TLS close_notify finish.
     while (g_main_context_iteration(context_.get(), FALSE)) {
@@ -371,7 +335,7 @@ void Worker::adoptConnection(SoupServerMessage* msg, GIOStream* stream)
 
     if (double timeout = server_.config().joinTimeout; timeout > 0) {
         joinDeadlines_.entries.emplace_back(now_ + static_cast<int64_t>(timeout * G_USEC_PER_SEC), id);
-        armDeadline(joinDeadlines_, &Worker::onJoinDeadlines);
+        armDeadline(joinDeadlines_);
     }
     raw->start(early);
 }
@@ -516,43 +480,36 @@ void Worker::endOfDispatch()
 
 // ---- Timers ----------------------------------------------------------------
 
-void Worker::armDeadline(DeadlineQueue& queue, void (Worker::*fire)())
+void Worker::armDeadline(DeadlineQueue& queue)
 {
     if (queue.timer || queue.entries.empty())
         return;
     int64_t wait = queue.entries.front().first - now_;
-    unsigned ms = wait <= 0 ? 0 : static_cast<unsigned>((wait + 999) / 1000);
-    queue.timer = addTimeout(context_.get(), ms, this, fire, false);
+    // Rounded up: a timer that fires before the head's deadline finds
+    // nothing due and would only re-arm.
+    std::chrono::milliseconds delay { wait <= 0 ? 0 : (wait + 999) / 1000 };
+    queue.timer = Source::once(context_.get(), delay, [this, &queue] { fireDeadlines(queue); }, queue.name);
 }
 
-void Worker::fireDeadlines(DeadlineQueue& queue, void (Connection::*expire)(), void (Worker::*rearm)())
+void Worker::fireDeadlines(DeadlineQueue& queue)
 {
     updateNow();
-    queue.timer.reset(); // the source ends itself by returning G_SOURCE_REMOVE
+    // This one-shot is spent; let armDeadline() set the next one.
+    queue.timer.cancel();
     while (!queue.entries.empty() && queue.entries.front().first <= now_) {
         uint64_t id = queue.entries.front().second;
         queue.entries.pop_front();
         if (Connection* c = find(id))
-            (c->*expire)();
+            (c->*queue.expire)();
     }
-    armDeadline(queue, rearm);
+    armDeadline(queue);
     endOfDispatch();
-}
-
-void Worker::onJoinDeadlines()
-{
-    fireDeadlines(joinDeadlines_, &Connection::onJoinDeadline, &Worker::onJoinDeadlines);
-}
-
-void Worker::onCloseDeadlines()
-{
-    fireDeadlines(closeDeadlines_, &Connection::onCloseDeadline, &Worker::onCloseDeadlines);
 }
 
 void Worker::addCloseDeadline(Connection* connection)
 {
     closeDeadlines_.entries.emplace_back(now_ + kCloseGraceUs, connection->id());
-    armDeadline(closeDeadlines_, &Worker::onCloseDeadlines);
+    armDeadline(closeDeadlines_);
 }
 
 void Worker::keepaliveAdd(Connection* connection)
@@ -598,7 +555,7 @@ bool Worker::keepaliveCheck(Connection* connection, uint64_t tick, int64_t tickA
     return true;
 }
 
-void Worker::onKeepalive()
+int64_t Worker::onKeepalive()
 {
     updateNow();
     std::vector<Connection*> dead;
@@ -632,7 +589,6 @@ void Worker::onKeepalive()
     // turn in this dispatch; start afresh rather than replay.
     if (keepaliveDueAt_ <= now_)
         keepaliveDueAt_ = now_ + keepaliveTickUs_;
-    g_source_set_ready_time(keepaliveTimer_.get(), keepaliveDueAt_);
     // Dropped only now: dropping retires the connection, which takes it out
     // of the slot being walked.
     for (Connection* c : dead) {
@@ -643,6 +599,7 @@ void Worker::onKeepalive()
         c->drop("keepalive timeout");
     }
     endOfDispatch();
+    return keepaliveDueAt_;
 }
 
 void Worker::beginShutdown()
@@ -663,7 +620,7 @@ void Worker::beginShutdown()
     if (connections_.empty())
         g_main_loop_quit(loop_.get());
     else
-        shutdownTimer_ = addTimeout(context_.get(), kShutdownGraceMs, this, &Worker::onShutdownTimeout, false);
+        shutdownTimer_ = Source::once(context_.get(), kShutdownGrace, [this] { onShutdownTimeout(); }, "palaver-shutdown");
 }
 
 void Worker::onShutdownTimeout()
