@@ -2,6 +2,7 @@
 
 #include "connection.h"
 #include "server.h"
+#include "static_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -23,6 +24,10 @@ namespace {
 
 constexpr int64_t kCloseGraceUs = 5 * G_USEC_PER_SEC;
 constexpr std::chrono::milliseconds kShutdownGrace { 2000 };
+// How long a stopping worker waits for static file reads to call back once
+// cancelled. GIO cannot interrupt a read(2) or stat(2) already under way in
+// its thread pool; a disk that does not answer within this is abandoned.
+constexpr std::chrono::milliseconds kStaticFileDrain { 2000 };
 // Keepalive. Pinging all of a worker's connections at once (one send() each:
 // ~5,000 back to back with 10,000 idle connections on two workers, 120-150 ms,
 // then 50-80 ms reading the pongs) stalls every relayed message behind the
@@ -171,9 +176,29 @@ void Worker::tearDown()
     dirty_.clear();
     retired_.clear();
     connections_.clear();
+    // Static file reads stop answering; disconnecting the server then lets
+    // go of their messages. Each is freed by its own callback, which comes
+    // (cancelled) from the thread pool: wait for those, within reason.
+    for (auto& [raw, file] : staticFiles_)
+        file->cancel();
     if (soup_)
         soup_server_disconnect(soup_.get());
     soup_.reset();
+    if (!staticFiles_.empty()) {
+        g_debug("worker %d: waiting for %zu cancelled static file read(s)", index_, staticFiles_.size());
+        bool late = false;
+        Source limit = Source::once(context_.get(), kStaticFileDrain, [&late] { late = true; });
+        while (!staticFiles_.empty() && !late)
+            g_main_context_iteration(context_.get(), TRUE);
+        if (!staticFiles_.empty()) {
+            // Their callbacks would use them, and would come only if this
+            // context ran again, which it will not: leave them be.
+            g_warning("worker %d: %zu static file read(s) still blocked in the disk; abandoned", index_, staticFiles_.size());
+            for (auto& [raw, file] : staticFiles_)
+                [[maybe_unused]] StaticFile* leaked = file.release();
+            staticFiles_.clear();
+        }
+    }
     if (epollSource_) {
         g_source_destroy(epollSource_.get());
         epollSource_.reset();
@@ -235,17 +260,21 @@ void Worker::serveFile(SoupServerMessage* msg, const char* path)
     std::string relative = g_strcmp0(path, "/") == 0 ? std::string("/index.html") : std::string(path);
     // Only plain names below the root: no "..", no hidden files.
     bool safe = !root.empty() && relative.find("/.") == std::string::npos && relative.find('\\') == std::string::npos;
-    GUnique<char> file(g_build_filename(root.c_str(), relative.c_str(), nullptr));
-    char* contents = nullptr;
-    gsize length = 0;
-    if (!safe || !g_file_test(file.get(), G_FILE_TEST_IS_REGULAR) || !g_file_get_contents(file.get(), &contents, &length, nullptr)) {
+    if (!safe) {
         respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
         return;
     }
-    GUnique<char> type(g_content_type_guess(file.get(), nullptr, 0, nullptr));
-    GUnique<char> mime(g_content_type_get_mime_type(type.get()));
-    soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-    soup_server_message_set_response(msg, mime ? mime.get() : "application/octet-stream", SOUP_MEMORY_TAKE, contents, length);
+    // The disk is touched only from here on, and never on this thread.
+    GUnique<char> file(g_build_filename(root.c_str(), relative.c_str(), nullptr));
+    auto request = std::make_unique<StaticFile>(*this, msg, file.get());
+    StaticFile* raw = request.get();
+    staticFiles_.emplace(raw, std::move(request));
+    raw->start();
+}
+
+void Worker::staticFileDone(StaticFile* file)
+{
+    staticFiles_.erase(file);
 }
 
 void Worker::onWebSocketRequest(SoupServerMessage* msg)

@@ -36,6 +36,7 @@ namespace palaver::server {
 
 class Connection;
 class Server;
+class StaticFile;
 
 class Worker {
 public:
@@ -72,6 +73,8 @@ public:
     // Forgets a connection; it is freed once the current dispatch ends.
     void retire(Connection* connection);
     void addCloseDeadline(Connection* connection);
+    // A static file request answered or given up (static_file.h); frees it.
+    void staticFileDone(StaticFile* file);
     // The shared read buffer (connections only keep what a partial frame needs).
     uint8_t* readBuffer() { return readBuffer_.get(); }
     static constexpr size_t kReadBufferSize = 64 * 1024;
@@ -149,6 +152,8 @@ private:
     std::unordered_map<SoupServerMessage*, SignalConnection> pendingUpgrades_;
     std::vector<Connection*> dirty_;
     std::vector<std::unique_ptr<Connection>> retired_;
+    // GETs of files below --web-root, each until its last GIO callback.
+    std::unordered_map<StaticFile*, std::unique_ptr<StaticFile>> staticFiles_;
     DeadlineQueue joinDeadlines_;
     DeadlineQueue closeDeadlines_;
     std::unique_ptr<uint8_t[]> readBuffer_;
