@@ -2,9 +2,11 @@
 
 #include "connection.h"
 #include "server.h"
+#include "static_file.h"
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fcntl.h>
@@ -21,7 +23,11 @@ using namespace palaver::protocol;
 namespace {
 
 constexpr int64_t kCloseGraceUs = 5 * G_USEC_PER_SEC;
-constexpr unsigned kShutdownGraceMs = 2000;
+constexpr std::chrono::milliseconds kShutdownGrace { 2000 };
+// How long a stopping worker waits for static file reads to call back once
+// cancelled. GIO cannot interrupt a read(2) or stat(2) already under way in
+// its thread pool; a disk that does not answer within this is abandoned.
+constexpr std::chrono::milliseconds kStaticFileDrain { 2000 };
 // Keepalive. Pinging all of a worker's connections at once (one send() each:
 // ~5,000 back to back with 10,000 idle connections on two workers, 120-150 ms,
 // then 50-80 ms reading the pongs) stalls every relayed message behind the
@@ -47,35 +53,6 @@ struct EpollSource {
     Worker* worker;
 };
 
-// A GLib timeout calling a member function; the GRef owns the source.
-GRef<GSource> addTimeout(GMainContext* context, unsigned ms, Worker* worker, void (Worker::*method)(), bool repeat)
-{
-    struct Call {
-        Worker* worker;
-        void (Worker::*method)();
-        bool repeat;
-    };
-    GRef<GSource> source = adopt(g_timeout_source_new(ms));
-    g_source_set_callback(
-        source.get(),
-        [](gpointer data) -> gboolean {
-            auto* call = static_cast<Call*>(data);
-            (call->worker->*call->method)();
-            return call->repeat ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-        },
-        new Call { worker, method, repeat }, [](gpointer data) { delete static_cast<Call*>(data); });
-    g_source_attach(source.get(), context);
-    return source;
-}
-
-void destroySource(GRef<GSource>& source)
-{
-    if (source) {
-        g_source_destroy(source.get());
-        source.reset();
-    }
-}
-
 void respond(SoupServerMessage* msg, guint status, const char* contentType, const std::string& body)
 {
     soup_server_message_set_status(msg, status, nullptr);
@@ -88,6 +65,8 @@ Worker::Worker(Server& server, int index, GRef<GSocket> listenSocket)
     : server_(server)
     , index_(index)
     , listenSocket_(std::move(listenSocket))
+    , joinDeadlines_ { &Connection::onJoinDeadline, "palaver-join-deadlines", {}, {} }
+    , closeDeadlines_ { &Connection::onCloseDeadline, "palaver-close-deadlines", {}, {} }
 {
 }
 
@@ -172,23 +151,10 @@ bool Worker::setUp(std::string& error)
         keepaliveLimitUs_ = std::llround(2 * config.keepalive * G_USEC_PER_SEC);
         keepaliveSlots_.resize(keepaliveTicks_);
         keepaliveSuspects_.resize(keepaliveTicks_);
-        // A source with a ready time (monotonic µs), not a GLib timeout: those
-        // count whole milliseconds from each dispatch and so drift.
-        static GSourceFuncs funcs = { nullptr, nullptr,
-            [](GSource*, GSourceFunc callback, gpointer data) -> gboolean { return callback(data); }, nullptr, nullptr, nullptr };
-        GSource* source = g_source_new(&funcs, sizeof(GSource));
-        g_source_set_callback(
-            source,
-            [](gpointer self) -> gboolean {
-                static_cast<Worker*>(self)->onKeepalive();
-                return G_SOURCE_CONTINUE;
-            },
-            this, nullptr);
-        g_source_set_name(source, "palaver-keepalive");
-        keepaliveTimer_ = adopt(source);
+        // Due at a monotonic time in µs, not a GLib timeout: those count
+        // whole milliseconds from each dispatch and so drift.
         keepaliveDueAt_ = g_get_monotonic_time() + keepaliveTickUs_;
-        g_source_set_ready_time(source, keepaliveDueAt_);
-        g_source_attach(source, context_.get());
+        keepaliveTimer_ = Source::at(context_.get(), keepaliveDueAt_, [this] { return onKeepalive(); }, "palaver-keepalive");
     }
     updateNow();
     return true;
@@ -196,10 +162,10 @@ bool Worker::setUp(std::string& error)
 
 void Worker::tearDown()
 {
-    destroySource(keepaliveTimer_);
-    destroySource(shutdownTimer_);
-    destroySource(joinDeadlines_.timer);
-    destroySource(closeDeadlines_.timer);
+    keepaliveTimer_.cancel();
+    shutdownTimer_.cancel();
+    joinDeadlines_.timer.cancel();
+    closeDeadlines_.timer.cancel();
     pendingUpgrades_.clear();
     // Whoever is still here (shutdown grace over) leaves its room first.
     std::vector<Connection*> remaining;
@@ -210,10 +176,33 @@ void Worker::tearDown()
     dirty_.clear();
     retired_.clear();
     connections_.clear();
+    // Static file reads stop answering; disconnecting the server then lets
+    // go of their messages. Each is freed by its own callback, which comes
+    // (cancelled) from the thread pool: wait for those, within reason.
+    for (auto& [raw, file] : staticFiles_)
+        file->cancel();
     if (soup_)
         soup_server_disconnect(soup_.get());
     soup_.reset();
-    destroySource(epollSource_);
+    if (!staticFiles_.empty()) {
+        g_debug("worker %d: waiting for %zu cancelled static file read(s)", index_, staticFiles_.size());
+        bool late = false;
+        Source limit = Source::once(context_.get(), kStaticFileDrain, [&late] { late = true; });
+        while (!staticFiles_.empty() && !late)
+            g_main_context_iteration(context_.get(), TRUE);
+        if (!staticFiles_.empty()) {
+            // Their callbacks would use them, and would come only if this
+            // context ran again, which it will not: leave them be.
+            g_warning("worker %d: %zu static file read(s) still blocked in the disk; abandoned", index_, staticFiles_.size());
+            for (auto& [raw, file] : staticFiles_)
+                [[maybe_unused]] StaticFile* leaked = file.release();
+            staticFiles_.clear();
+        }
+    }
+    if (epollSource_) {
+        g_source_destroy(epollSource_.get());
+        epollSource_.reset();
+    }
     loop_.reset();
     // Let libsoup's pending closes and TLS close_notify finish.
     while (g_main_context_iteration(context_.get(), FALSE)) {
@@ -271,17 +260,21 @@ void Worker::serveFile(SoupServerMessage* msg, const char* path)
     std::string relative = g_strcmp0(path, "/") == 0 ? std::string("/index.html") : std::string(path);
     // Only plain names below the root: no "..", no hidden files.
     bool safe = !root.empty() && relative.find("/.") == std::string::npos && relative.find('\\') == std::string::npos;
-    GUnique<char> file(g_build_filename(root.c_str(), relative.c_str(), nullptr));
-    char* contents = nullptr;
-    gsize length = 0;
-    if (!safe || !g_file_test(file.get(), G_FILE_TEST_IS_REGULAR) || !g_file_get_contents(file.get(), &contents, &length, nullptr)) {
+    if (!safe) {
         respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
         return;
     }
-    GUnique<char> type(g_content_type_guess(file.get(), nullptr, 0, nullptr));
-    GUnique<char> mime(g_content_type_get_mime_type(type.get()));
-    soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-    soup_server_message_set_response(msg, mime ? mime.get() : "application/octet-stream", SOUP_MEMORY_TAKE, contents, length);
+    // The disk is touched only from here on, and never on this thread.
+    GUnique<char> file(g_build_filename(root.c_str(), relative.c_str(), nullptr));
+    auto request = std::make_unique<StaticFile>(*this, msg, file.get());
+    StaticFile* raw = request.get();
+    staticFiles_.emplace(raw, std::move(request));
+    raw->start();
+}
+
+void Worker::staticFileDone(StaticFile* file)
+{
+    staticFiles_.erase(file);
 }
 
 void Worker::onWebSocketRequest(SoupServerMessage* msg)
@@ -371,7 +364,7 @@ void Worker::adoptConnection(SoupServerMessage* msg, GIOStream* stream)
 
     if (double timeout = server_.config().joinTimeout; timeout > 0) {
         joinDeadlines_.entries.emplace_back(now_ + static_cast<int64_t>(timeout * G_USEC_PER_SEC), id);
-        armDeadline(joinDeadlines_, &Worker::onJoinDeadlines);
+        armDeadline(joinDeadlines_);
     }
     raw->start(early);
 }
@@ -516,43 +509,36 @@ void Worker::endOfDispatch()
 
 // ---- Timers ----------------------------------------------------------------
 
-void Worker::armDeadline(DeadlineQueue& queue, void (Worker::*fire)())
+void Worker::armDeadline(DeadlineQueue& queue)
 {
     if (queue.timer || queue.entries.empty())
         return;
     int64_t wait = queue.entries.front().first - now_;
-    unsigned ms = wait <= 0 ? 0 : static_cast<unsigned>((wait + 999) / 1000);
-    queue.timer = addTimeout(context_.get(), ms, this, fire, false);
+    // Rounded up: a timer that fires before the head's deadline finds
+    // nothing due and would only re-arm.
+    std::chrono::milliseconds delay { wait <= 0 ? 0 : (wait + 999) / 1000 };
+    queue.timer = Source::once(context_.get(), delay, [this, &queue] { fireDeadlines(queue); }, queue.name);
 }
 
-void Worker::fireDeadlines(DeadlineQueue& queue, void (Connection::*expire)(), void (Worker::*rearm)())
+void Worker::fireDeadlines(DeadlineQueue& queue)
 {
     updateNow();
-    queue.timer.reset(); // the source ends itself by returning G_SOURCE_REMOVE
+    // This one-shot is spent; let armDeadline() set the next one.
+    queue.timer.cancel();
     while (!queue.entries.empty() && queue.entries.front().first <= now_) {
         uint64_t id = queue.entries.front().second;
         queue.entries.pop_front();
         if (Connection* c = find(id))
-            (c->*expire)();
+            (c->*queue.expire)();
     }
-    armDeadline(queue, rearm);
+    armDeadline(queue);
     endOfDispatch();
-}
-
-void Worker::onJoinDeadlines()
-{
-    fireDeadlines(joinDeadlines_, &Connection::onJoinDeadline, &Worker::onJoinDeadlines);
-}
-
-void Worker::onCloseDeadlines()
-{
-    fireDeadlines(closeDeadlines_, &Connection::onCloseDeadline, &Worker::onCloseDeadlines);
 }
 
 void Worker::addCloseDeadline(Connection* connection)
 {
     closeDeadlines_.entries.emplace_back(now_ + kCloseGraceUs, connection->id());
-    armDeadline(closeDeadlines_, &Worker::onCloseDeadlines);
+    armDeadline(closeDeadlines_);
 }
 
 void Worker::keepaliveAdd(Connection* connection)
@@ -598,7 +584,7 @@ bool Worker::keepaliveCheck(Connection* connection, uint64_t tick, int64_t tickA
     return true;
 }
 
-void Worker::onKeepalive()
+int64_t Worker::onKeepalive()
 {
     updateNow();
     std::vector<Connection*> dead;
@@ -632,7 +618,6 @@ void Worker::onKeepalive()
     // turn in this dispatch; start afresh rather than replay.
     if (keepaliveDueAt_ <= now_)
         keepaliveDueAt_ = now_ + keepaliveTickUs_;
-    g_source_set_ready_time(keepaliveTimer_.get(), keepaliveDueAt_);
     // Dropped only now: dropping retires the connection, which takes it out
     // of the slot being walked.
     for (Connection* c : dead) {
@@ -643,6 +628,7 @@ void Worker::onKeepalive()
         c->drop("keepalive timeout");
     }
     endOfDispatch();
+    return keepaliveDueAt_;
 }
 
 void Worker::beginShutdown()
@@ -663,7 +649,7 @@ void Worker::beginShutdown()
     if (connections_.empty())
         g_main_loop_quit(loop_.get());
     else
-        shutdownTimer_ = addTimeout(context_.get(), kShutdownGraceMs, this, &Worker::onShutdownTimeout, false);
+        shutdownTimer_ = Source::once(context_.get(), kShutdownGrace, [this] { onShutdownTimeout(); }, "palaver-shutdown");
 }
 
 void Worker::onShutdownTimeout()

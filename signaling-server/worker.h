@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "room_registry.h"
 #include "signal_connection.h"
+#include "source.h"
 
 #include <libsoup/soup.h>
 
@@ -35,6 +36,7 @@ namespace palaver::server {
 
 class Connection;
 class Server;
+class StaticFile;
 
 class Worker {
 public:
@@ -71,6 +73,8 @@ public:
     // Forgets a connection; it is freed once the current dispatch ends.
     void retire(Connection* connection);
     void addCloseDeadline(Connection* connection);
+    // A static file request answered or given up (static_file.h); frees it.
+    void staticFileDone(StaticFile* file);
     // The shared read buffer (connections only keep what a partial frame needs).
     uint8_t* readBuffer() { return readBuffer_.get(); }
     static constexpr size_t kReadBufferSize = 64 * 1024;
@@ -84,8 +88,10 @@ private:
     // Deadlines that are all the same distance from their start are kept in
     // FIFO order, so one timer for the head serves them all.
     struct DeadlineQueue {
+        void (Connection::*expire)(); // called on each connection whose deadline passed
+        const char* name;             // of the timer, for debugging
         std::deque<std::pair<int64_t, uint64_t>> entries; // (deadline µs, connection id)
-        GRef<GSource> timer;
+        Source timer;                 // due with the head entry
     };
 
     void run(std::promise<std::string>* started);
@@ -108,11 +114,9 @@ private:
     void drainMailbox();
     void endOfDispatch(); // flush dirty connections, free retired ones
 
-    void armDeadline(DeadlineQueue& queue, void (Worker::*fire)());
-    void fireDeadlines(DeadlineQueue& queue, void (Connection::*expire)(), void (Worker::*rearm)());
-    void onJoinDeadlines();
-    void onCloseDeadlines();
-    void onKeepalive();
+    void armDeadline(DeadlineQueue& queue);
+    void fireDeadlines(DeadlineQueue& queue);
+    int64_t onKeepalive(); // returns when the next tick is due
     void keepaliveAdd(Connection* connection);
     void keepaliveRemove(Connection* connection);
     bool keepaliveCheck(Connection* connection, uint64_t tick, int64_t tickAt);
@@ -133,7 +137,7 @@ private:
     // Keepalive, spread over the interval (see worker.cpp): keepaliveTicks_
     // ticks per --keepalive, kept by the clock; tick t pings slot
     // t % keepaliveTicks_ and looks again at the suspects due then.
-    GRef<GSource> keepaliveTimer_;  // ready time: keepaliveDueAt_
+    Source keepaliveTimer_;         // due at keepaliveDueAt_
     uint64_t keepaliveTicks_ = 0;   // ticks per interval; 0: keepalive off
     int64_t keepaliveTickUs_ = 0;   // interval / ticks
     uint64_t keepaliveTick_ = 0;    // ticks so far
@@ -141,13 +145,15 @@ private:
     int64_t keepaliveLimitUs_ = 0;  // two intervals
     std::vector<std::vector<Connection*>> keepaliveSlots_;  // [id % ticks]: open and closing connections
     std::vector<std::vector<uint64_t>> keepaliveSuspects_;  // [tick % ticks]: ids whose silence limit ends before that tick
-    GRef<GSource> shutdownTimer_;
+    Source shutdownTimer_;
     int epollFd_ = -1;
     int mailboxFd_ = -1; // eventfd
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<SoupServerMessage*, SignalConnection> pendingUpgrades_;
     std::vector<Connection*> dirty_;
     std::vector<std::unique_ptr<Connection>> retired_;
+    // GETs of files below --web-root, each until its last GIO callback.
+    std::unordered_map<StaticFile*, std::unique_ptr<StaticFile>> staticFiles_;
     DeadlineQueue joinDeadlines_;
     DeadlineQueue closeDeadlines_;
     std::unique_ptr<uint8_t[]> readBuffer_;

@@ -245,18 +245,18 @@ std::optional<Frame> RawClient::readFrame(int timeoutMs)
     return frame;
 }
 
-Message RawClient::expect(int timeoutMs, std::source_location loc)
+Received RawClient::next(int timeoutMs, std::source_location loc)
 {
     const int64_t deadline = nowMs() + timeoutMs;
-    std::string data;
-    bool binary = false;
+    Received r;
     bool inMessage = false;
     while (true) {
         auto frame = readFrame((int)std::max<int64_t>(0, deadline - nowMs()));
-        if (!frame)
-            fail(eof_ ? std::string("connection closed while a message was expected")
-                      : format("no message within %d ms", timeoutMs),
-                loc);
+        if (!frame) {
+            using enum Received::Kind;
+            r.kind = eof_ ? End : inMessage ? Partial : Timeout;
+            return r;
+        }
         switch (frame->opcode) {
         case kPing:
             ++pings_;
@@ -266,94 +266,39 @@ Message RawClient::expect(int timeoutMs, std::source_location loc)
         case kPong:
             continue;
         case kClose:
-            fail(format("close frame (code %d) while a message was expected", frame->closeCode()), loc);
+            r.kind = Received::Kind::Close;
+            r.closeCode = frame->closeCode();
+            return r;
         case kText:
         case kBinary:
             if (inMessage)
                 fail("server started a new message inside a fragmented one", loc);
-            binary = frame->opcode == kBinary;
-            data = frame->payload;
+            r.message.binary = frame->opcode == kBinary;
+            r.message.raw = std::move(frame->payload);
             inMessage = true;
             break;
         case kContinuation:
             if (!inMessage)
                 fail("continuation frame without a message", loc);
-            data += frame->payload;
+            r.message.raw += frame->payload;
             break;
         default:
             fail(format("unknown opcode %d from the server", frame->opcode), loc);
         }
-        if (frame->fin)
-            break;
-    }
-    Message m;
-    m.binary = binary;
-    m.raw = std::move(data);
-    if (!binary)
-        m.node = parseJson(m.raw);
-    return m;
-}
-
-void RawClient::expectJson(std::string_view json, int timeoutMs, std::source_location loc)
-{
-    checkJson(expect(timeoutMs, loc), json, loc);
-}
-
-void RawClient::expectError(std::string_view code, std::optional<std::string> ref, int timeoutMs,
-    std::source_location loc)
-{
-    checkError(expect(timeoutMs, loc), code, std::move(ref), loc);
-}
-
-void RawClient::expectNothing(int ms, std::source_location loc)
-{
-    const int64_t deadline = nowMs() + ms;
-    while (nowMs() < deadline) {
-        auto frame = readFrame((int)std::max<int64_t>(0, deadline - nowMs()));
-        if (!frame) {
-            if (eof_)
-                fail("connection closed unexpectedly", loc);
-            return;
+        if (frame->fin) {
+            r.kind = Received::Kind::Message;
+            if (!r.message.binary)
+                r.message.node = parseJson(r.message.raw);
+            return r;
         }
-        if (frame->opcode == kPing) {
-            ++pings_;
-            if (autoPong_)
-                sendFrame(kPong, frame->payload, true, true, loc);
-            continue;
-        }
-        if (frame->opcode == kPong)
-            continue;
-        if (frame->opcode == kClose)
-            fail(format("unexpected close frame (code %d)", frame->closeCode()), loc);
-        fail("unexpected frame: " + frame->payload, loc);
     }
 }
 
-void RawClient::expectClose(int code, int timeoutMs, std::source_location loc)
+void RawClient::closeExpected(int code, std::source_location loc)
 {
-    const int64_t deadline = nowMs() + timeoutMs;
-    while (true) {
-        auto frame = readFrame((int)std::max<int64_t>(0, deadline - nowMs()));
-        if (!frame) {
-            if (eof_)
-                fail(format("connection dropped without a close frame (expected close code %d)", code), loc);
-            fail(format("no close frame within %d ms (expected code %d)", timeoutMs, code), loc);
-        }
-        if (frame->opcode == kPing) {
-            ++pings_;
-            continue;
-        }
-        if (frame->opcode == kPong)
-            continue;
-        if (frame->opcode != kClose)
-            fail("frame before the close: " + frame->payload, loc);
-        if (frame->closeCode() != code)
-            fail(format("close code %d, expected %d", frame->closeCode(), code), loc);
-        // Finish the handshake like a polite peer; the server then drops TCP.
-        if (socket_)
-            sendClose(code, loc);
-        return;
-    }
+    // Finish the handshake like a polite peer; the server then drops TCP.
+    if (socket_)
+        sendClose(code, loc);
 }
 
 bool RawClient::waitEof(int timeoutMs, bool* sawClose, int* closeCode)

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "harness.h"
+#include "inbox.h"
 
 #include "gref.h"
 
@@ -43,7 +44,7 @@ struct Frame {
     int closeCode() const;
 };
 
-class RawClient {
+class RawClient : public Inbox {
 public:
     // Connects and upgrades at `path` unless upgrade is false.
     explicit RawClient(const ServerProcess& server, std::string_view path = "/ws", bool upgrade = true);
@@ -67,17 +68,10 @@ public:
 
     // The next frame (pings included); nullopt on timeout or end of stream.
     std::optional<Frame> readFrame(int timeoutMs = kExpectTimeoutMs);
-    // The next data frame, skipping pings (answered when autoPong) and pongs.
-    Message expect(int timeoutMs = kExpectTimeoutMs, std::source_location loc = std::source_location::current());
-    void expectJson(std::string_view json, int timeoutMs = kExpectTimeoutMs,
-        std::source_location loc = std::source_location::current());
-    void expectError(std::string_view code, std::optional<std::string> ref, int timeoutMs = kExpectTimeoutMs,
-        std::source_location loc = std::source_location::current());
-    void expectNothing(int ms = kQuietMs, std::source_location loc = std::source_location::current());
-    // Reads until a close frame (skipping pings/pongs) and checks its code;
-    // a data frame before it fails the test. Then expects end of stream.
-    void expectClose(int code, int timeoutMs = kExpectTimeoutMs,
-        std::source_location loc = std::source_location::current());
+    // expect(), expectJson(), expectError(), expectNothing(), expectClose():
+    // see inbox.h. They skip pings (counted, and answered when autoPong) and
+    // pongs, join fragments, and answer the close expectClose() waited for.
+
     // Waits for end of stream (the server dropped us, with or without a close
     // frame); returns false on timeout. Frames read meanwhile are discarded.
     bool waitEof(int timeoutMs, bool* sawClose = nullptr, int* closeCode = nullptr);
@@ -93,6 +87,8 @@ public:
     const std::string& buffered() const { return in_; }
 
 private:
+    Received next(int timeoutMs, std::source_location loc) override;
+    void closeExpected(int code, std::source_location loc) override;
     static gboolean onReadable(GSocket*, GIOCondition, gpointer self);
     bool parseFrame(Frame& out);
 

@@ -139,55 +139,21 @@ void TestClient::sendBinary(std::string_view bytes, std::source_location loc)
     soup_websocket_connection_send_binary(conn_.get(), bytes.data(), bytes.size());
 }
 
-Message TestClient::expect(int timeoutMs, std::source_location loc)
+Received TestClient::next(int timeoutMs, std::source_location loc)
 {
     if (!conn_)
-        fail("expect() on a client that is not connected", loc);
+        fail("expecting from a client that is not connected", loc);
     pumpUntil([this] { return !queue_.empty() || closed_; }, timeoutMs);
-    if (queue_.empty()) {
-        if (closed_)
-            fail(format("connection closed (code %d) while a message was expected", closeCode_), loc);
-        fail(format("no message within %d ms", timeoutMs), loc);
+    Received r;
+    if (!queue_.empty()) {
+        r.kind = Received::Kind::Message;
+        r.message = std::move(queue_.front());
+        queue_.pop_front();
+    } else if (closed_) {
+        r.kind = Received::Kind::Close;
+        r.closeCode = closeCode_;
     }
-    Message m = std::move(queue_.front());
-    queue_.pop_front();
-    return m;
-}
-
-void TestClient::expectJson(std::string_view json, int timeoutMs, std::source_location loc)
-{
-    checkJson(expect(timeoutMs, loc), json, loc);
-}
-
-void TestClient::expectError(std::string_view code, std::optional<std::string> ref, int timeoutMs,
-    std::source_location loc)
-{
-    checkError(expect(timeoutMs, loc), code, std::move(ref), loc);
-}
-
-void TestClient::expectNothing(int ms, std::source_location loc)
-{
-    pumpUntil([this] { return !queue_.empty() || closed_; }, ms);
-    if (!queue_.empty())
-        fail("unexpected message: " + queue_.front().raw, loc);
-    if (closed_)
-        fail(format("unexpected close (code %d)", closeCode_), loc);
-}
-
-void TestClient::expectClose(int code, int timeoutMs, std::source_location loc)
-{
-    if (!conn_)
-        fail("expectClose() on a client that is not connected", loc);
-    if (!pumpUntil([this] { return closed_; }, timeoutMs)) {
-        std::string unread = queue_.empty() ? "" : " (unread: " + queue_.front().raw + ")";
-        fail(format("connection not closed within %d ms (expected close code %d)%s", timeoutMs, code,
-                 unread.c_str()),
-            loc);
-    }
-    if (!queue_.empty())
-        fail(format("message before the close (code %d): %s", closeCode_, queue_.front().raw.c_str()), loc);
-    if (closeCode_ != code)
-        fail(format("close code %d, expected %d", closeCode_, code), loc);
+    return r;
 }
 
 Message TestClient::joinRaw(std::string_view room, std::optional<std::string> peer, std::optional<std::string> token,

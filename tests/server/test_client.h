@@ -12,6 +12,7 @@
 #pragma once
 
 #include "harness.h"
+#include "inbox.h"
 
 #include "gref.h"
 
@@ -28,7 +29,7 @@ using palaver::adopt;
 
 class ServerProcess;
 
-class TestClient {
+class TestClient : public Inbox {
 public:
     struct Options {
         std::string path = "/ws";
@@ -61,18 +62,8 @@ public:
     void send(std::string_view text, std::source_location loc = std::source_location::current());
     void sendBinary(std::string_view bytes, std::source_location loc = std::source_location::current());
 
-    // The next frame; fails the test on timeout or if the connection closed.
-    Message expect(int timeoutMs = kExpectTimeoutMs, std::source_location loc = std::source_location::current());
-    void expectJson(std::string_view json, int timeoutMs = kExpectTimeoutMs,
-        std::source_location loc = std::source_location::current());
-    void expectError(std::string_view code, std::optional<std::string> ref, int timeoutMs = kExpectTimeoutMs,
-        std::source_location loc = std::source_location::current());
-    // Fails if a frame arrives or the connection closes within ms.
-    void expectNothing(int ms = kQuietMs, std::source_location loc = std::source_location::current());
-    // Waits for the close; fails unless the server's close code is `code` and
-    // no frame is left unread.
-    void expectClose(int code, int timeoutMs = kExpectTimeoutMs,
-        std::source_location loc = std::source_location::current());
+    // expect(), expectJson(), expectError(), expectNothing(), expectClose():
+    // see inbox.h.
 
     // Sends {"type":"join",...} and checks the exact `joined` reply with
     // `peers` and an empty iceServers unless `expectedPeers` is null. Returns
@@ -102,6 +93,8 @@ public:
     const std::string& id() const { return id_; }
 
 private:
+    // The next queued frame, else the close, once either is there.
+    Received next(int timeoutMs, std::source_location loc) override;
     static void onConnected(GObject* source, GAsyncResult* result, gpointer data);
     static void onMessage(SoupWebsocketConnection*, gint type, GBytes* message, gpointer self);
     static void onClosed(SoupWebsocketConnection*, gpointer self);

@@ -1,12 +1,101 @@
 // HTTP beside the WebSocket: /healthz, /metrics, 404s, /ws with a query
-// string, and / from --web-root.
+// string, and / from --web-root (read asynchronously by the server: several
+// at once, clients that go away first, a shutdown in the middle).
 #include "fixtures.h"
 
+#include <csignal>
+#include <sys/stat.h>
+
 using namespace palaver::test;
+using palaver::GUnique;
 
 namespace {
 
 using Ref = std::optional<std::string>;
+
+// The largest file the server serves (StaticFile::kMaxSize).
+constexpr size_t kMaxStaticFile = 8 * 1024 * 1024;
+
+// A folder to serve: root() is --web-root, with its parent's secret.txt
+// beside it (outside the root).
+class WebRoot {
+public:
+    WebRoot()
+    {
+        dir_.write("secret.txt", "root:secret\n");
+        g_mkdir_with_parents(root().c_str(), 0755);
+    }
+    std::string root() const { return dir_.file("web"); }
+    void write(std::string_view name, std::string_view contents) const
+    {
+        std::string path = root() + "/" + std::string(name);
+        GUnique<char> folder(g_path_get_dirname(path.c_str()));
+        g_mkdir_with_parents(folder.get(), 0755);
+        dir_.write("web/" + std::string(name), contents);
+    }
+
+private:
+    TempDir dir_;
+};
+
+// Bytes 0-255 over and over, so that an offset or a lost NUL shows.
+std::string binary(size_t size)
+{
+    std::string out(size, '\0');
+    for (size_t i = 0; i < size; ++i)
+        out[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+    return out;
+}
+
+struct RawResponse {
+    int status = 0;
+    std::string contentType;
+    long contentLength = -1; // -1: no Content-Length header
+    std::string body;
+};
+
+// Sends one request on a fresh connection that the server closes after
+// answering (so the response ends at end of stream).
+void sendRequest(RawClient& client, std::string_view method, std::string_view path,
+    std::source_location loc = std::source_location::current())
+{
+    client.sendBytes(std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: palaver.test\r\nConnection: close\r\n\r\n", loc);
+}
+
+RawResponse readResponse(RawClient& client, int timeoutMs = kExpectTimeoutMs,
+    std::source_location loc = std::source_location::current())
+{
+    if (!pumpUntil([&] { return client.eof(); }, timeoutMs))
+        fail(format("no whole response within %d ms (%zu bytes so far)", timeoutMs, client.buffered().size()), loc);
+    const std::string& in = client.buffered();
+    size_t end = in.find("\r\n\r\n");
+    if (end == std::string::npos)
+        fail("no HTTP response head: " + in.substr(0, 200), loc);
+    RawResponse r;
+    if (sscanf(in.c_str(), "HTTP/1.%*d %d", &r.status) != 1)
+        fail("malformed status line: " + in.substr(0, 200), loc);
+    GUnique<char*> lines(g_strsplit(in.substr(0, end).c_str(), "\r\n", -1));
+    for (char** line = lines.get() + 1; *line; ++line) {
+        char* colon = strchr(*line, ':');
+        if (!colon)
+            continue;
+        *colon = '\0';
+        const char* name = *line;
+        std::string value = g_strstrip(colon + 1);
+        if (g_ascii_strcasecmp(name, "Content-Type") == 0)
+            r.contentType = value;
+        else if (g_ascii_strcasecmp(name, "Content-Length") == 0)
+            r.contentLength = std::stol(value);
+    }
+    r.body = in.substr(end + 4);
+    return r;
+}
+
+bool isJavaScript(const std::string& type)
+{
+    // shared-mime-info says application/javascript up to 2.2, text/javascript after.
+    return g_str_has_prefix(type.c_str(), "application/javascript") || g_str_has_prefix(type.c_str(), "text/javascript");
+}
 
 void testHealthzCountsPeersInRooms()
 {
@@ -165,6 +254,206 @@ void testWebRoot()
     PT_CHECK_EQ(healthz(server).rooms, int64_t(0));
 }
 
+void testStaticFiles()
+{
+    WebRoot web;
+    const std::string page = "<!doctype html><title>palaver</title>\n";
+    const std::string script = "console.log('palaver');\n";
+    const std::string png = "\x89PNG\r\n\x1a\n" + binary(3000);
+    const std::string large = binary(1024 * 1024 + 17);
+    web.write("index.html", page);
+    web.write("app.js", script);
+    web.write("style.css", "body { margin: 0 }\n");
+    web.write("data/rooms.json", "{\"rooms\":[]}\n");
+    web.write("img/logo.png", png);
+    web.write("empty.txt", "");
+    web.write("large.bin", large);
+    web.write("at-limit.bin", binary(kMaxStaticFile));
+    web.write("over-limit.bin", binary(kMaxStaticFile + 1));
+    ServerProcess server({ "--web-root", web.root() });
+
+    struct Case {
+        const char* path;
+        std::string body;
+        const char* type; // prefix; nullptr: JavaScript
+    };
+    const Case cases[] = {
+        { "/", page, "text/html" },
+        { "/index.html", page, "text/html" },
+        { "/app.js", script, nullptr },
+        { "/style.css", "body { margin: 0 }\n", "text/css" },
+        { "/data/rooms.json", "{\"rooms\":[]}\n", "application/json" },
+        { "/img/logo.png", png, "image/png" },
+        { "/empty.txt", "", "text/plain" },
+        { "/large.bin", large, "application/octet-stream" },
+    };
+    for (const Case& c : cases) {
+        HttpResponse r = httpGet(server, c.path);
+        PT_CHECK_MSG(r.status == 200, "GET %s: status %d", c.path, r.status);
+        PT_CHECK_MSG(r.body == c.body, "GET %s: %zu bytes, not the file's %zu (or other bytes)", c.path, r.body.size(), c.body.size());
+        bool typeOk = c.type ? g_str_has_prefix(r.contentType.c_str(), c.type) : isJavaScript(r.contentType);
+        PT_CHECK_MSG(typeOk, "GET %s: Content-Type %s, expected %s", c.path, r.contentType.c_str(), c.type ? c.type : "JavaScript");
+    }
+
+    // HEAD: the headers of GET, no body.
+    RawClient head(server, "/", false);
+    sendRequest(head, "HEAD", "/index.html");
+    RawResponse h = readResponse(head);
+    PT_CHECK_EQ(h.status, 200);
+    PT_CHECK_MSG(g_str_has_prefix(h.contentType.c_str(), "text/html"), "HEAD: Content-Type %s", h.contentType.c_str());
+    PT_CHECK_EQ(h.contentLength, long(page.size()));
+    PT_CHECK_EQ(h.body, std::string());
+
+    // Up to the limit in full; one byte more is refused, not truncated.
+    HttpResponse atLimit = httpGet(server, "/at-limit.bin");
+    PT_CHECK_EQ(atLimit.status, 200);
+    PT_CHECK_MSG(atLimit.body == binary(kMaxStaticFile), "GET /at-limit.bin: %zu bytes or other bytes", atLimit.body.size());
+    HttpResponse overLimit = httpGet(server, "/over-limit.bin");
+    PT_CHECK_EQ(overLimit.status, 500);
+    PT_CHECK_MSG(overLimit.body.size() < 100, "GET /over-limit.bin: %zu bytes in the error", overLimit.body.size());
+}
+
+void testStaticNotFound()
+{
+    WebRoot web;
+    web.write("index.html", "hello\n");
+    web.write(".hidden", "hidden\n");
+    web.write(".git/config", "[core]\n");
+    web.write("sub/.env", "KEY=1\n");
+    web.write("sub/page.html", "page\n");
+    PT_CHECK(mkfifo((web.root() + "/pipe").c_str(), 0644) == 0);
+    ServerProcess server({ "--web-root", web.root() });
+    // Missing, hidden (file, folder, below a folder), a folder, a FIFO (not
+    // opened: that would block), and ways out of the root: 404. Encoded
+    // slashes never reach us (libsoup answers 400).
+    struct Case {
+        const char* path;
+        int status;
+    };
+    for (Case c : std::initializer_list<Case> { { "/missing.js", 404 }, { "/.hidden", 404 }, { "/.git/config", 404 },
+             { "/sub/.env", 404 }, { "/sub", 404 }, { "/sub/", 404 }, { "/pipe", 404 }, { "/../secret.txt", 404 },
+             { "/sub/../../secret.txt", 404 }, { "/%2e%2e/secret.txt", 404 }, { "/.%2e/secret.txt", 404 },
+             { "/sub/%2e%2e/.hidden", 404 }, { "/..%2fsecret.txt", 400 }, { "/sub%2f..%2f..%2fsecret.txt", 400 } }) {
+        RawClient client(server, "/", false);
+        // Raw, so that the dots reach the server as written.
+        sendRequest(client, "GET", c.path);
+        RawResponse r = readResponse(client);
+        PT_CHECK_MSG(r.status == c.status, "GET %s: status %d, expected %d (%s)", c.path, r.status, c.status,
+            r.body.substr(0, 80).c_str());
+        PT_CHECK_MSG(r.body.find("secret") == std::string::npos && r.body.find("hidden") == std::string::npos,
+            "GET %s served a file it must not: %s", c.path, r.body.c_str());
+    }
+    // Still served: the files that are there.
+    PT_CHECK_EQ(httpGet(server, "/sub/page.html").body, std::string("page\n"));
+    PT_CHECK_EQ(httpGet(server, "/").body, std::string("hello\n"));
+}
+
+void testStaticConcurrent()
+{
+    WebRoot web;
+    const std::string page = "<!doctype html><title>palaver</title>\n";
+    const std::string large = binary(2 * 1024 * 1024 + 5);
+    web.write("index.html", page);
+    web.write("style.css", "body { margin: 0 }\n");
+    web.write("large.bin", large);
+    ServerProcess server({ "--web-root", web.root(), "--workers", "2" });
+    TestClient alice(server), bob(server);
+    joinPair(alice, bob);
+
+    struct Request {
+        const char* path;
+        const std::string* body;
+        std::unique_ptr<RawClient> client;
+    };
+    const std::string css = "body { margin: 0 }\n";
+    std::vector<Request> requests;
+    for (int i = 0; i < 12; ++i) {
+        const char* path = i % 3 == 0 ? "/large.bin" : i % 3 == 1 ? "/" : "/style.css";
+        const std::string* body = i % 3 == 0 ? &large : i % 3 == 1 ? &page : &css;
+        requests.push_back({ path, body, std::make_unique<RawClient>(server, "/", false) });
+    }
+    // Every request is out before any answer is read.
+    for (auto& r : requests)
+        sendRequest(*r.client, "GET", r.path);
+    // Relaying goes on meanwhile.
+    for (int i = 0; i < 5; ++i) {
+        bob.send(R"({"type":"send-offer","sdp":"o"})");
+        alice.expectJson(R"({"type":"send-offer","from":"bob","sdp":"o"})");
+    }
+    for (auto& r : requests) {
+        RawResponse response = readResponse(*r.client, 3 * kExpectTimeoutMs);
+        PT_CHECK_MSG(response.status == 200, "GET %s: status %d", r.path, response.status);
+        PT_CHECK_MSG(response.body == *r.body, "GET %s: %zu bytes, not the file's %zu (or other bytes)", r.path,
+            response.body.size(), r.body->size());
+        PT_CHECK_EQ(response.contentLength, long(r.body->size()));
+    }
+    roundTrip(alice);
+}
+
+void testStaticClientGone()
+{
+    WebRoot web;
+    web.write("index.html", "hello\n");
+    web.write("large.bin", binary(kMaxStaticFile));
+    ServerProcess server({ "--web-root", web.root() });
+    TestClient alice(server), bob(server);
+    joinPair(alice, bob);
+    // Clients that ask and vanish at once, after a moment, or halfway
+    // through their request line. The read may be in flight, finished, or
+    // the answer half written when the server notices.
+    for (int round = 0; round < 3; ++round) {
+        std::vector<std::unique_ptr<RawClient>> gone;
+        for (int i = 0; i < 8; ++i) {
+            gone.push_back(std::make_unique<RawClient>(server, "/", false));
+            if (i == 7)
+                gone.back()->sendBytes("GET /large.bin HTTP/1.1\r\nHo");
+            else
+                sendRequest(*gone.back(), "GET", i % 2 ? "/large.bin" : "/index.html");
+        }
+        pumpFor(round * 5);
+        gone.clear(); // closes each socket
+        bob.send(R"({"type":"send-offer","sdp":"o"})");
+        alice.expectJson(R"({"type":"send-offer","from":"bob","sdp":"o"})");
+    }
+    // The server is whole: files, endpoints and relaying still work.
+    PT_CHECK_EQ(httpGet(server, "/").body, std::string("hello\n"));
+    PT_CHECK_EQ(httpGet(server, "/large.bin").body.size(), kMaxStaticFile);
+    waitHealth(server, 1, 2);
+    roundTrip(bob);
+    PT_CHECK_MSG(server.stderrText().find("CRITICAL") == std::string::npos, "the server complained:\n%s",
+        server.stderrText().c_str());
+}
+
+void testStaticShutdownWhileReading()
+{
+    WebRoot web;
+    web.write("large.bin", binary(kMaxStaticFile));
+    ServerProcess server({ "--web-root", web.root() });
+    TestClient alice(server);
+    alice.join("r", "alice");
+    std::vector<std::unique_ptr<RawClient>> readers;
+    for (int i = 0; i < 16; ++i) {
+        readers.push_back(std::make_unique<RawClient>(server, "/", false));
+        sendRequest(*readers.back(), "GET", "/large.bin");
+    }
+    // Stopped with reads in flight (or answers being written): it goes
+    // cleanly and in time; under ASan with no leak.
+    server.sendSignal(SIGTERM);
+    alice.expectClose(1001);
+    ExitStatus s = server.waitExit();
+    PT_CHECK_MSG(s.exited && s.code == 0, "%s", s.describe().c_str());
+    std::string err = server.stderrText();
+    PT_CHECK_MSG(err.find("CRITICAL") == std::string::npos && err.find("abandoned") == std::string::npos,
+        "the server complained:\n%s", err.c_str());
+    // What the readers got, if anything, is whole or cut short, never garbage.
+    for (auto& r : readers) {
+        pumpUntil([&] { return r->eof(); }, kExpectTimeoutMs);
+        const std::string& in = r->buffered();
+        PT_CHECK_MSG(in.empty() || g_str_has_prefix(in.c_str(), "HTTP/1.1 200") || g_str_has_prefix(in.c_str(), "HTTP/1.1 503"),
+            "a reader got: %s", in.substr(0, 80).c_str());
+    }
+}
+
 } // namespace
 
 void registerTests()
@@ -175,4 +464,9 @@ void registerTests()
     addTest("/http/not-found", testNotFound);
     addTest("/http/ws-query-string", testWsQueryString);
     addTest("/http/web-root", testWebRoot);
+    addTest("/http/static/files", testStaticFiles);
+    addTest("/http/static/not-found", testStaticNotFound);
+    addTest("/http/static/concurrent", testStaticConcurrent);
+    addTest("/http/static/client-gone", testStaticClientGone);
+    addTest("/http/static/shutdown-while-reading", testStaticShutdownWhileReading);
 }
