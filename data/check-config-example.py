@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Test: palaver-server.conf.example has a key for every server option.
 
-Usage: check-config-example.py PROTOCOL.md CONF-EXAMPLE
+Usage: check-config-example.py docs/protocol.md CONF-EXAMPLE
 
 Reads the options from the tables of docs/protocol.md (rows starting with
 `| `--option`), skips --config, and checks that the example holds each one

@@ -181,7 +181,7 @@ ConfigStatus parseConfig(int argc, char** argv, Config& config, std::string& err
 
     GUnique<GOptionContext> context(g_option_context_new("- Palaver signaling server"));
     g_option_context_set_summary(context.get(),
-        "Routes the signaling messages of PROTOCOL.md between the peers of each room.");
+        "Routes the signaling messages of docs/protocol.md between the peers of each room.");
     GOptionGroup* group = g_option_group_new("server", "Server options", "Server options", &cli, nullptr);
     g_option_group_add_entries(group, entries.data());
     g_option_context_set_main_group(context.get(), group);

@@ -1,4 +1,4 @@
-// palaver-server's settings: PROTOCOL.md's "Starting palaver-server" table,
+// palaver-server's settings: docs/protocol.md's "Starting palaver-server" table,
 // read from the command line (GOptionEntry) and `--config FILE` (GKeyFile,
 // group [server]); the command line wins. Everything is validated here, so a
 // bad value is refused before anything listens.

@@ -101,7 +101,7 @@ private:
     bool everJoined_ = false;
     int64_t lastSeen_ = 0;
 
-    // Token bucket (PROTOCOL.md "Rate limit").
+    // Token bucket (docs/protocol.md "Rate limit").
     double tokens_ = 0;
     int64_t refilledAt_ = 0;
     int64_t rateErrorAt_ = -1;

@@ -1,4 +1,4 @@
-// palaver-server: the signaling server of PROTOCOL.md.
+// palaver-server: the signaling server of docs/protocol.md.
 #include "config.h"
 #include "server.h"
 

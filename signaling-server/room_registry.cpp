@@ -39,7 +39,7 @@ RoomRegistry::JoinResult RoomRegistry::join(const std::string& roomId, const std
     std::lock_guard lock(mutex_);
     auto [it, created] = rooms_.try_emplace(roomId);
     Room& room = it->second;
-    // PROTOCOL.md: peer-id-taken comes before room-full.
+    // docs/protocol.md: peer-id-taken comes before room-full.
     if (peer && find(room, *peer)) {
         result.status = JoinStatus::PeerIdTaken;
     } else if (room.size() >= maxRoomPeers_) {

@@ -1,4 +1,4 @@
-// HS256 JSON Web Tokens for `join` (PROTOCOL.md "Tokens"), checked with
+// HS256 JSON Web Tokens for `join` (docs/protocol.md "Tokens"), checked with
 // GLib's GHmac and json-glib.
 #pragma once
 

@@ -1,7 +1,7 @@
 // RFC 6455 framing for the server side: parsing masked client frames,
 // writing unmasked server frames, and UTF-8 validation of text messages.
 //
-// libsoup 3.2's SoupWebsocketConnection cannot do what PROTOCOL.md asks: it
+// libsoup 3.2's SoupWebsocketConnection cannot do what docs/protocol.md asks: it
 // pings only on a whole-second timer, does not report the pings it receives
 // (they count toward the rate limit), and closes an oversized frame with no
 // close frame at all. libsoup still does HTTP, TLS and the upgrade

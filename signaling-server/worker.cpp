@@ -564,7 +564,7 @@ void Worker::keepaliveRemove(Connection* connection)
     slot.pop_back();
 }
 
-// PROTOCOL.md: a peer that sent nothing, not even a pong, for two intervals
+// docs/protocol.md: a peer that sent nothing, not even a pong, for two intervals
 // is dropped. Returns false if `connection` has been silent that long.
 // Otherwise, when that limit would pass before its slot's next turn (one
 // interval on), it is noted for the first tick after the limit, so a silent

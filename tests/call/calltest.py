@@ -184,7 +184,7 @@ def have_element(name):
 
 class FakePeer:
     """A peer written by someone else: a bare WebSocket client that speaks
-    PROTOCOL.md and sends whatever the test tells it to."""
+    docs/protocol.md and sends whatever the test tells it to."""
 
     def __init__(self, port):
         import base64

@@ -1,4 +1,4 @@
-// Every error code of PROTOCOL.md's table with its exact members and `ref`
+// Every error code of docs/protocol.md's table with its exact members and `ref`
 // rule (Fine points), and the precedence of errors. All of these leave the
 // connection open: each test ends with a ping round trip.
 #include "fixtures.h"

@@ -1,4 +1,4 @@
-// Limits of PROTOCOL.md and its Fine points: frame size (too-large + 1009,
+// Limits of docs/protocol.md and its Fine points: frame size (too-large + 1009,
 // fragments joined, 0 = unlimited), invalid UTF-8 (1007), the rate limit
 // (rate-limited at most once a second, 1008 after 100 drops in 10 s), the join
 // timeout (1008) and keepalive (silent peers dropped and announced).

@@ -1,5 +1,5 @@
 // Joining, relaying and leaving: every client and server message type of
-// PROTOCOL.md with its exact member set ("Every message from the server
+// docs/protocol.md with its exact member set ("Every message from the server
 // carries exactly the members listed for it, nothing more").
 #include "fixtures.h"
 

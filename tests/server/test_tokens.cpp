@@ -1,4 +1,4 @@
-// Tokens (PROTOCOL.md "Tokens" and Fine points): HS256 JWTs minted here with
+// Tokens (docs/protocol.md "Tokens" and Fine points): HS256 JWTs minted here with
 // GHmac; every refusal is `unauthorized` (ref "join") and the close 1008.
 #include "fixtures.h"
 

@@ -1,4 +1,4 @@
-// Table-driven tests of the protocol module against PROTOCOL.md: every
+// Table-driven tests of the protocol module against docs/protocol.md: every
 // message type, every member rule and every parse-level error code with its
 // `ref` rule.
 #include "messages.h"
