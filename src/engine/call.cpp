@@ -51,8 +51,11 @@ Call::~Call()
     peers_.clear();
     // Every connection goes before the pipeline, media and delegate it
     // borrows: also those still waiting for the reaper.
+    size_t finished = dying_.size();
     dying_.clear();
     gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_NULL);
+    GST_INFO("call destroyed (%s; %zu peer connection(s) finished here)", tornDown_ ? "torn down" : "teardown cut short",
+        finished);
 }
 
 bool Call::start(std::string& error)

@@ -11,6 +11,7 @@ renders of itself (win.screenshot), decoded here.
 """
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -502,6 +503,43 @@ def test_hang_up(cleanup):
     stage = dict(x0=0.02, y0=0.12, x1=0.70, y1=0.80)
     app.shot_until(lambda s: len(s.bars(**stage)) == 3, 10, "no bars after rejoining")
     check(app.stop() == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+
+
+@test
+def test_quit_twice(cleanup):
+    """Ctrl+C twice (a user who does not wait): the second quits at once,
+    with the hang-up still under way (the server is stopped, so its close
+    handshake cannot finish). The Call is destroyed all the same, and with it
+    the peer connection it was tearing down (this test also runs under
+    ASan); the peer hears our bye. Then, with the server back, one Ctrl+C
+    ends the process as soon as the teardown says it is done."""
+    server, app, bob = start_call(cleanup, ["--duration", "60"], env={"GST_DEBUG": "palaver-*:3,palaver-call:4"})
+    app.wait_log(r"peer bob: connected", 20)
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        mark = app.mark()
+        app.proc.send_signal(signal.SIGINT)
+        app.wait_log(r"signal: hanging up and closing", 5, mark)
+        app.proc.send_signal(signal.SIGINT)
+        try:
+            app.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            raise TestFailure(f"palaver did not exit within 10 s of two SIGINTs\n{app.tail()}")
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    check(app.proc.returncode == 0, f"exit code {app.proc.returncode}\n{app.tail()}")
+    check("signal: quitting" in app.text(), f"the second SIGINT did not quit at once\n{app.tail()}")
+    check(re.search(r"call destroyed \(teardown cut short; 1 peer connection\(s\) finished here\)", app.text()),
+          f"the hung-up Call was not destroyed with its peer\n{app.tail()}")
+    wait_until(lambda: "peer win is gone" in bob.stderr(), 20, lambda: f"bob did not see the window go\n{bob.stderr_tail()}")
+
+    app2 = App(*window_args(server, "gui", "win2"), env={"GST_DEBUG": "palaver-*:3,palaver-call:4"})
+    cleanup.append(app2)
+    app2.wait_log(r"peer bob: connected", 20)
+    check(app2.stop() == 0, f"exit code {app2.proc.returncode}\n{app2.tail()}")
+    check(re.search(r"torn down in [0-9.]+ ms", app2.text()), f"no teardown notification\n{app2.tail()}")
+    check(re.search(r"call destroyed \(torn down; 0 peer connection", app2.text()), f"\n{app2.tail()}")
+    wait_until(lambda: "peer win2 is gone" in bob.stderr(), 5, lambda: f"bob did not see win2 go\n{bob.stderr_tail()}")
 
 
 @test
