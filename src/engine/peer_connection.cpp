@@ -122,7 +122,9 @@ PeerConnection::~PeerConnection()
     receive_.reset();
     audio_.reset();
     video_.reset();
-    if (webrtc_)
+    // Not in the pipeline yet when setUp failed before adding it (a bad ICE
+    // address): gst_bin_remove would warn.
+    if (webrtc_ && GST_OBJECT_PARENT(webrtc_.get()) == GST_OBJECT(pipeline_))
         gst_bin_remove(pipeline_, webrtc_.get());
 }
 
