@@ -1,4 +1,4 @@
-// Making GStreamer elements that fail with a sentence (STYLE.md section 6):
+// Making GStreamer elements that fail with a sentence (docs/architecture.md, "Ownership rules"):
 // a missing element names the Debian package that has it, and what was
 // made is owned by a GRef on every path, so a failure half way leaks
 // nothing.

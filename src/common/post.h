@@ -1,5 +1,5 @@
 // Posting work to the GLib main context that owns a piece of state
-// (STYLE.md section 5): a callback on a GStreamer, webrtcbin or libsoup
+// (docs/architecture.md, "Ownership rules" and the Threads tables): a callback on a GStreamer, webrtcbin or libsoup
 // thread copies what it needs and posts a closure; the closure runs on the
 // owner's context, on a later iteration (never inside its caller, also when
 // posted from that context's own thread), and only if the owner is alive.

@@ -1,6 +1,6 @@
 // A GSource owned like any other member: a timer, an idle callback or a
 // clock-driven tick that is destroyed with its owner, so its callback may
-// use `this` freely (docs/architecture.md, "Posting and timers").
+// use `this` freely (docs/architecture.md, "Ownership rules").
 //
 //   retry_ = Source::once(context_.get(), 250ms, [this] { connect(); });
 //   stats_ = Source::every(context_.get(), 1s, [this] { pollStats(); });

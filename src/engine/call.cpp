@@ -1,30 +1,15 @@
 #include "call.h"
 
-#include "warm_up.h"
-
+#include "debug.h"
 #include "gst_element.h"
 #include "post.h"
+#include "warm_up.h"
 
 #include <algorithm>
 
-
-GST_DEBUG_CATEGORY_STATIC(palaver_call_debug);
 #define GST_CAT_DEFAULT palaver_call_debug
 
 namespace palaver::engine {
-
-namespace {
-
-void initDebug()
-{
-    static gsize once = 0;
-    if (g_once_init_enter(&once)) {
-        GST_DEBUG_CATEGORY_INIT(palaver_call_debug, "palaver-call", 0, "Palaver call (room)");
-        g_once_init_leave(&once, 1);
-    }
-}
-
-} // namespace
 
 Call::Call(CallOptions options, CallObserver& observer)
     : options_(std::move(options))

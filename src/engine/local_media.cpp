@@ -1,5 +1,6 @@
 #include "local_media.h"
 
+#include "debug.h"
 #include "frame_stamp.h"
 #include "gst_element.h"
 
@@ -8,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 
-GST_DEBUG_CATEGORY_STATIC(palaver_media_debug);
 #define GST_CAT_DEFAULT palaver_media_debug
 
 namespace palaver::engine {
@@ -160,11 +160,7 @@ Devices Devices::probe(bool camera, bool microphone)
 LocalMedia::LocalMedia(GstBin* pipeline)
     : pipeline_(pipeline)
 {
-    static gsize once = 0;
-    if (g_once_init_enter(&once)) {
-        GST_DEBUG_CATEGORY_INIT(palaver_media_debug, "palaver-media", 0, "Palaver local media");
-        g_once_init_leave(&once, 1);
-    }
+    initDebug();
 }
 
 LocalMedia::~LocalMedia() = default;

@@ -1,6 +1,8 @@
 // One webrtcbin for one remote peer of the room (the mesh: N-1 of these per
-// Call), with its send branches from LocalMedia's tees, its receive and
-// decode branches, its `chat` data channel and its statistics.
+// Call), composed of a SendBranch per stream we send (from LocalMedia's
+// tees), a ReceiveBranch (the decode branches of what the peer sends), the
+// `chat` data channel, the negotiation (SDP choices in sdp.h) and its
+// statistics.
 //
 // State lives on the Call's main context. webrtcbin calls back from its own
 // thread (ICE, promises, data channel) and from streaming threads (pads):
@@ -9,11 +11,15 @@
 #pragma once
 
 #include "call_options.h"
-#include "webrtc_ref.h"
 #include "local_media.h"
 #include "messages.h"
 #include "peer_stats.h"
+#include "receive_branch.h"
+#include "sdp.h"
+#include "send_branch.h"
 #include "signal_connection.h"
+#include "source.h"
+#include "webrtc_ref.h"
 
 #include <gst/video/video.h>
 
@@ -111,29 +117,19 @@ private:
         const CallOptions& options, gint64 epochUs);
     bool setUp(const std::vector<protocol::IceServer>& iceServers, std::string& error);
     double sinceEpochMs() const;
+    GstObject* logObject() const { return GST_OBJECT(webrtc_.get()); }
+    sdp::Capabilities capabilities() const;
 
-    // Send side.
-    struct SendBranch {
-        GRef<GstPad> sinkPad; // webrtcbin's sink_N
-        GRef<GstElement> capsfilter;
-        GRef<GstElement> queue, payloader;
-        GRef<GstPad> teePad;
-        bool attached = false;
-    };
-    bool requestSendPad(SendBranch& branch, const char* kind, int mline, GstCaps* caps, std::string& error);
+    // Send side: the branches, and the data channel.
     bool attachAudio(int payloadType, std::string& error);
-    void requestLocalKeyframe();
     bool attachVideo(VideoCodec codec, int payloadType, std::string& error);
-    bool attach(SendBranch& branch, GRef<GstPad> teePad, GstElement* payloader, GstCaps* caps, std::string& error);
-    void detach(SendBranch& branch);
     void createChannel();
     void adoptChannel(GstWebRTCDataChannel* channel);
 
     // Negotiation, on the main context.
     void createOffer();
-    void onOfferCreated(GRef<GstPromise> promise);
-    void onAnswerCreated(GRef<GstPromise> promise);
-    void setLocal(GstWebRTCSessionDescription* description, const char* type);
+    void onDescriptionCreated(GstWebRTCSDPType type, GRef<GstPromise> promise);
+    void setLocal(GstWebRTCSessionDescription* description);
     void setRemote(GstWebRTCSDPType type, GUnique<GstSDPMessage> sdp, std::function<void(PeerConnection&)> then);
     void addRemoteCandidate(unsigned mline, const std::string& candidate);
     void fail(const std::string& reason);
@@ -157,36 +153,37 @@ private:
     void onChannelClose(GObject* channel);
     void onChannelError(GObject* channel, GError* error);
     void onChannelMessage(GObject* channel, gchar* text);
-    bool buildDecoder(GstPad* pad, std::string& error);
-    static GstPadProbeReturn countVideo(GstPad* pad, GstPadProbeInfo* info, gpointer data);
-    void readStampOf(GstBuffer* buffer);
-    static GstPadProbeReturn countAudio(GstPad* pad, GstPadProbeInfo* info, gpointer data);
 
     Delegate& delegate_;
     GstBin* pipeline_; // borrowed from the Call, which outlives us
     LocalMedia& media_;
     std::string peerId_;
-    std::string elementSuffix_; // our elements: "webrtc-<this>", "video-rtp-caps-<this>"
+    std::string elementSuffix_; // our elements: "webrtc-<suffix>", "video-rtp-caps-<suffix>"
     Role role_;
     CallOptions options_;
     gint64 epochUs_; // the Call's join time (g_get_monotonic_time)
     GRef<GMainContext> context_;
 
+    // Main context only, except the branches' own locked parts. The
+    // destructor takes them down in order (see there).
     GRef<GstElement> webrtc_;
     std::vector<SignalConnection> webrtcSignals_;
-    SendBranch audio_, video_;
+    std::unique_ptr<SendBranch> audio_, video_;
+    std::unique_ptr<ReceiveBranch> receive_; // its own lock: built on streaming threads
     int audioMline_ = -1, videoMline_ = -1;
     std::vector<std::string> localMids_; // a=mid per m-line of our description
     bool remoteSet_ = false;
     bool awaitingAnswer_ = false;
-    GRef<GSource> answerTimeout_;
+    Source answerTimeout_;
     std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
     unsigned candidatesSent_ = 0, candidatesReceived_ = 0;
     bool endOfCandidatesSent_ = false;
     bool failed_ = false;
 
     // channelMutex_ guards channel_ and channelSignals_ (set from webrtcbin's
-    // thread for a channel the peer opened); leaf lock.
+    // thread for a channel the peer opened). A leaf lock, never held while
+    // calling into GStreamer or GLib's signal machinery: what it guards is
+    // swapped out under it and dropped (disconnected, unreffed) outside.
     mutable std::mutex channelMutex_;
     GRef<GstWebRTCDataChannel> channel_;
     std::vector<SignalConnection> channelSignals_;
@@ -198,26 +195,6 @@ private:
     std::atomic<GstWebRTCICEGatheringState> gatheringState_ { GST_WEBRTC_ICE_GATHERING_STATE_NEW };
     std::optional<double> connectedMs_, firstFrameMs_;
 
-    // Receive side: made on streaming threads, torn down on the main context.
-    // decodeMutex_ guards the element list and the caps-derived fields; leaf lock.
-    mutable std::mutex decodeMutex_;
-    std::vector<GRef<GstElement>> decodeElements_;
-    GRef<GstElement> videoSink_;
-    GRef<GstElement> pendingVideoSink_; // made on the main context, used on pad-added
-    GRef<GstPad> audioOutput_;
-    int width_ = 0, height_ = 0;
-    GstVideoInfo decodedInfo_ {};
-    bool haveDecodedInfo_ = false;
-    std::vector<double> latencyMs_;
-    std::string videoCodecIn_;
-    std::atomic<int64_t> videoFrames_ { 0 }, audioBuffers_ { 0 };
-    // Audio peaks: the streaming thread folds buffers into a window and
-    // publishes each finished window's peak (0..32768; -1: none yet).
-    std::atomic<int> audioPeak_ { -1 };
-    int windowPeak_ = 0;
-    GstClockTime windowTime_ = 0;
-    std::atomic<bool> firstFramePosted_ { false };
-
     RawStats lastRaw_;
     gint64 lastRawUs_ = 0;
     int64_t lastFrames_ = 0;
@@ -225,6 +202,8 @@ private:
     bool statsPending_ = false;
 };
 
+// The nicks of webrtcbin's state enums ("connected", "checking",
+// "complete"...), as the front ends and the summary show them.
 const char* connectionStateName(GstWebRTCPeerConnectionState state);
 const char* iceConnectionStateName(GstWebRTCICEConnectionState state);
 const char* iceGatheringStateName(GstWebRTCICEGatheringState state);

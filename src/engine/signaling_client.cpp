@@ -1,10 +1,11 @@
 #include "signaling_client.h"
 
+#include "debug.h"
+
 #include <gst/gst.h>
 
 #include <algorithm>
 
-GST_DEBUG_CATEGORY_STATIC(palaver_signaling_debug);
 #define GST_CAT_DEFAULT palaver_signaling_debug
 
 namespace palaver::engine {
@@ -21,15 +22,6 @@ constexpr unsigned kMaxRetryMs = 5000;
 // `pong`; libsoup answers the server's WebSocket pings without telling us).
 constexpr gint64 kPingAfterUs = 10 * G_USEC_PER_SEC;
 constexpr gint64 kSilenceLimitUs = 25 * G_USEC_PER_SEC;
-
-void initDebug()
-{
-    static gsize once = 0;
-    if (g_once_init_enter(&once)) {
-        GST_DEBUG_CATEGORY_INIT(palaver_signaling_debug, "palaver-signaling", 0, "Palaver signaling client");
-        g_once_init_leave(&once, 1);
-    }
-}
 
 } // namespace
 

@@ -1,6 +1,6 @@
 // palaverpaintablesink and its paintable; see paintable_sink.h.
 //
-// Threads (STYLE.md section 5): show_frame runs on the streaming thread and
+// Threads (docs/architecture.md, "The call window", Threads): show_frame runs on the streaming thread and
 // only fills a one-slot mailbox and, if none is on its way, attaches one idle
 // source to GTK's context (g_main_context_default). The idle callback, on
 // the main thread, empties the mailbox and builds the GdkTexture. A frame

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Modules link one way (STYLE.md section 3, issue 8).
+"""Modules link one way (docs/architecture.md, "Modules"; issue 8).
 
 The client's modules are layered, lowest first:
 

@@ -1,0 +1,183 @@
+#include "send_branch.h"
+
+#include "debug.h"
+#include "gst_element.h"
+#include "local_media.h"
+#include "sdp.h"
+#include "webrtc_ref.h"
+
+#include <gst/video/video.h>
+
+#define GST_CAT_DEFAULT palaver_peer_debug
+
+namespace palaver::engine {
+
+SendBranch::SendBranch(Kind kind, GstBin* pipeline, LocalMedia& media, GstElement* webrtc, std::string suffix)
+    : kind_(kind)
+    , pipeline_(pipeline)
+    , media_(media)
+    , webrtc_(webrtc)
+    , suffix_(std::move(suffix))
+{
+    initDebug();
+}
+
+SendBranch::~SendBranch()
+{
+    releaseTeePad();
+    for (GstElement* e : { queue_.get(), payloader_.get(), capsfilter_.get() }) {
+        if (!e)
+            continue;
+        gst_element_set_state(e, GST_STATE_NULL);
+        if (GRef<GstObject> parent = adopt(gst_element_get_parent(e)))
+            gst_bin_remove(GST_BIN(parent.get()), e);
+    }
+}
+
+bool SendBranch::connect(int mline, GstCaps* preferences, std::string& error)
+{
+    // webrtcbin ties sink_N to m-line N (docs/webrtcbin-notes.md).
+    std::string padName = "sink_" + std::to_string(mline);
+    sinkPad_ = adopt(gst_element_request_pad_simple(webrtc_.get(), padName.c_str()));
+    if (!sinkPad_) {
+        error = std::string("webrtcbin refused a ") + kindName() + " send pad";
+        return false;
+    }
+    GRef<GstWebRTCRTPTransceiver> transceiver;
+    g_object_get(sinkPad_.get(), "transceiver", transceiver.outPtr(), nullptr);
+    if (transceiver) {
+        g_object_set(transceiver.get(), "codec-preferences", preferences, nullptr);
+        // NACK on video only: with NACK on the audio transceiver Chromium
+        // refuses the whole offer (docs/webrtcbin-notes.md, "From the
+        // shared pitfalls page").
+        if (kind_ == Kind::Video)
+            g_object_set(transceiver.get(), "do-nack", TRUE, nullptr);
+    }
+    std::string name = std::string(kindName()) + "-rtp-caps-" + suffix_;
+    GRef<GstElement> capsfilter = makeElement("capsfilter", name.c_str(), error);
+    if (!capsfilter)
+        return false;
+    capsfilter_ = std::move(capsfilter);
+    g_object_set(capsfilter_.get(), "caps", preferences, nullptr);
+    gst_bin_add(pipeline_, capsfilter_.get());
+    GRef<GstPad> src = adopt(gst_element_get_static_pad(capsfilter_.get(), "src"));
+    if (gst_pad_link(src.get(), sinkPad_.get()) != GST_PAD_LINK_OK) {
+        error = std::string("cannot link the ") + kindName() + " send branch to webrtcbin";
+        return false;
+    }
+    gst_element_sync_state_with_parent(capsfilter_.get());
+    return true;
+}
+
+bool SendBranch::attachAudio(int payloadType, std::string& error)
+{
+    if (attached_ || !capsfilter_)
+        return true;
+    GRef<GstElement> pay = makeElement("rtpopuspay", nullptr, error);
+    if (!pay)
+        return false;
+    g_object_set(pay.get(), "pt", guint(payloadType), nullptr);
+    GRef<GstCaps> caps = sdp::opusCaps(payloadType);
+    return attach(media_.requestAudioPad(), std::move(pay), caps.get(), error);
+}
+
+bool SendBranch::attachVideo(VideoCodec codec, int payloadType, std::string& error)
+{
+    if (attached_ || !capsfilter_)
+        return true;
+    // The payloader first: a tee pad is only requested once nothing else
+    // can fail before it is linked.
+    GRef<GstElement> pay = makeElement(codec == VideoCodec::VP8 ? "rtpvp8pay" : "rtph264pay", nullptr, error);
+    if (!pay)
+        return false;
+    if (codec == VideoCodec::VP8) {
+        // picture-id lets the receiver detect loss across frames.
+        gst_util_set_object_arg(G_OBJECT(pay.get()), "picture-id-mode", "15-bit");
+    } else {
+        // SPS/PPS with every IDR, one NAL per packet as soon as it is ready
+        // (docs/webrtcbin-notes.md, "From the shared pitfalls page").
+        g_object_set(pay.get(), "config-interval", -1, nullptr);
+        gst_util_set_object_arg(G_OBJECT(pay.get()), "aggregate-mode", "zero-latency");
+    }
+    g_object_set(pay.get(), "pt", guint(payloadType), "mtu", 1200u, nullptr);
+    GRef<GstPad> teePad = media_.requestVideoPad(codec, error);
+    if (!teePad)
+        return false;
+    GRef<GstCaps> caps = sdp::sendCaps(codec, payloadType);
+    if (!attach(std::move(teePad), std::move(pay), caps.get(), error))
+        return false;
+    GST_INFO_OBJECT(webrtc_.get(), "sending %s (payload type %d)", videoCodecName(codec), payloadType);
+    return true;
+}
+
+bool SendBranch::attach(GRef<GstPad> teePad, GRef<GstElement> payloader, GstCaps* caps, std::string& error)
+{
+    if (!teePad) {
+        error = "no local stream to send";
+        return false;
+    }
+    // Ours from here: any failure below gives it back at once.
+    teePad_ = std::move(teePad);
+    GRef<GstElement> queue = makeElement("queue", nullptr, error);
+    if (!queue) {
+        releaseTeePad();
+        return false;
+    }
+    queue_ = std::move(queue);
+    payloader_ = std::move(payloader);
+    // One slow peer must not hold back the shared encoder for the others:
+    // its queue drops instead.
+    g_object_set(queue_.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
+        nullptr);
+    gst_util_set_object_arg(G_OBJECT(queue_.get()), "leaky", "downstream");
+    g_object_set(capsfilter_.get(), "caps", caps, nullptr);
+    gst_bin_add_many(pipeline_, queue_.get(), payloader_.get(), nullptr);
+    if (!gst_element_link_many(queue_.get(), payloader_.get(), capsfilter_.get(), nullptr)) {
+        GRef<GstCaps> want = adopt(gst_pad_query_caps(sinkPad_.get(), nullptr));
+        GUnique<char> text(want ? gst_caps_to_string(want.get()) : nullptr);
+        GST_INFO_OBJECT(webrtc_.get(), "%s payloader does not link; webrtcbin takes %s", kindName(),
+            text ? text.get() : "(nothing)");
+        error = "cannot link the payloader";
+        releaseTeePad();
+        return false;
+    }
+    // Downstream first, then the tee (docs/webrtcbin-notes.md, "From the
+    // shared pitfalls page": the other order once stalled the shared
+    // encoder for every peer).
+    gst_element_sync_state_with_parent(payloader_.get());
+    gst_element_sync_state_with_parent(queue_.get());
+    GRef<GstPad> queueSink = adopt(gst_element_get_static_pad(queue_.get(), "sink"));
+    if (gst_pad_link(teePad_.get(), queueSink.get()) != GST_PAD_LINK_OK) {
+        error = "cannot link the local stream to the send branch";
+        releaseTeePad();
+        return false;
+    }
+    attached_ = true;
+    // The new peer needs a keyframe now, not at the encoder's next interval.
+    requestKeyframe();
+    return true;
+}
+
+void SendBranch::requestKeyframe()
+{
+    if (!attached_ || !queue_)
+        return;
+    GRef<GstPad> sink = adopt(gst_element_get_static_pad(queue_.get(), "sink"));
+    gst_pad_push_event(sink.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+void SendBranch::releaseTeePad()
+{
+    if (GRef<GstPad> pad = std::move(teePad_))
+        media_.releasePad(pad.get());
+}
+
+bool SendBranch::owns(GstObject* object) const
+{
+    for (GstElement* e : { queue_.get(), payloader_.get(), capsfilter_.get() })
+        if (e && (object == GST_OBJECT(e) || gst_object_has_as_ancestor(object, GST_OBJECT(e))))
+            return true;
+    return false;
+}
+
+} // namespace palaver::engine
