@@ -431,9 +431,12 @@ void Call::sendSignal(const std::string& peer, protocol::ClientMessage message)
 
 std::shared_ptr<PeerConnection> Call::addPeer(const std::string& id, PeerConnection::Role role)
 {
-    auto pc = PeerConnection::create(*this, GST_BIN(pipeline_.get()), *media_, id, role, options_, iceServers_, epochUs_);
+    std::string error;
+    auto pc = PeerConnection::create(*this, GST_BIN(pipeline_.get()), *media_, id, role, options_, iceServers_, epochUs_, error);
     if (!pc) {
-        fatal("media-error", "webrtcbin could not be created (install gstreamer1.0-plugins-bad and gstreamer1.0-nice)");
+        // Every connection would fail the same way (its elements, the ICE
+        // addresses given): the call cannot go on.
+        fatal("media-error", "Cannot connect to " + id + ": " + error);
         return nullptr;
     }
     peers_[id] = pc;
@@ -616,31 +619,31 @@ GstElement* drain()
 
 } // namespace
 
-GstElement* Call::makeVideoSink(const std::string& peer)
+GRef<GstElement> Call::makeVideoSink(const std::string& peer)
 {
     std::string error;
     if (GRef<GstElement> sink = observer_.makeVideoSink(peer, error))
-        return sink.release();
+        return sink;
     if (!error.empty()) {
         // The front end shows why; the stream is still decoded (the stats
         // and the first-frame time stay true).
         GST_WARNING("video from %s is not shown: %s", peer.c_str(), error.c_str());
-        return drain();
+        return adopt(drain());
     }
     // Without a display autovideosink may pick DirectFB or KMS sinks, which
     // crash or take over the console: show nothing instead.
     if (options_.fakeSinks)
-        return drain();
+        return adopt(drain());
     if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
         GST_WARNING("no display: video from %s is decoded but not shown", peer.c_str());
-        return drain();
+        return adopt(drain());
     }
     GRef<GstElement> sink = makeElement("autovideosink", nullptr, error);
     if (!sink) {
         GST_WARNING("video from %s is not shown: %s", peer.c_str(), error.c_str());
-        return drain();
+        return adopt(drain());
     }
-    return sink.release();
+    return sink;
 }
 
 bool Call::buildAudioOutput(std::string& error)

@@ -132,7 +132,7 @@ private:
     void chatReceived(PeerConnection& peer, const std::string& text) override;
     void peerSaidBye(PeerConnection& peer) override;
     void onPeerLeft(const std::string& id);
-    GstElement* makeVideoSink(const std::string& peer) override;
+    GRef<GstElement> makeVideoSink(const std::string& peer) override;
     GRef<GstPad> audioOutput(const std::string& peer) override;
     void releaseAudioOutput(GstPad* pad) override;
     bool buildAudioOutput(std::string& error);

@@ -64,17 +64,12 @@ const char* iceGatheringStateName(GstWebRTCICEGatheringState state)
 
 std::shared_ptr<PeerConnection> PeerConnection::create(Delegate& delegate, GstBin* pipeline, LocalMedia& media,
     std::string peerId, Role role, const CallOptions& options, const std::vector<protocol::IceServer>& iceServers,
-    gint64 epochUs)
+    gint64 epochUs, std::string& error)
 {
     std::shared_ptr<PeerConnection> pc(
         new PeerConnection(delegate, pipeline, media, std::move(peerId), role, options, epochUs));
-    std::string error;
-    if (!pc->setUp(iceServers, error)) {
-        // The Call ends on this (the user sees it): the one ERROR line
-        // with the reason.
-        GST_ERROR_OBJECT(pc->logObject(), "peer %s: %s", pc->peerId_.c_str(), error.c_str());
-        return nullptr;
-    }
+    if (!pc->setUp(iceServers, error))
+        return nullptr; // the Call says why, once
     return pc;
 }
 
@@ -234,7 +229,7 @@ bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, s
             pc.delegate_.peerChanged(pc);
         });
     };
-    receive_ = std::make_unique<ReceiveBranch>(pipeline_, logObject(), adopt(delegate_.makeVideoSink(peerId_)),
+    receive_ = std::make_unique<ReceiveBranch>(pipeline_, logObject(), delegate_.makeVideoSink(peerId_),
         options_.measureLatency, std::move(hooks));
 
     webrtcSignals_.push_back(connectSignal(webrtc_.get(), "on-ice-candidate", this, &PeerConnection::onIceCandidate));
@@ -622,16 +617,7 @@ void PeerConnection::onPadAdded(GstElement*, GstPad* pad)
 
 PeerConnection::Media PeerConnection::media() const
 {
-    ReceiveBranch::Snapshot s = receive_->snapshot();
-    Media m;
-    m.videoFrames = s.videoFrames;
-    m.audioBuffers = s.audioBuffers;
-    m.audioLevelDb = s.audioLevelDb;
-    m.width = s.width;
-    m.height = s.height;
-    m.videoCodec = std::move(s.videoCodec);
-    m.latencyMs = std::move(s.latencyMs);
-    return m;
+    return receive_->snapshot();
 }
 
 GRef<GstElement> PeerConnection::videoSink() const

@@ -47,7 +47,7 @@ public:
         virtual void chatOpened(PeerConnection& peer) = 0;
         virtual void chatReceived(PeerConnection& peer, const std::string& text) = 0;
         virtual void peerSaidBye(PeerConnection& peer) = 0;
-        virtual GstElement* makeVideoSink(const std::string& peer) = 0;
+        virtual GRef<GstElement> makeVideoSink(const std::string& peer) = 0;
         // A sink pad in the pipeline for this peer's decoded audio (a mixer
         // input or a sink of its own), given back with releaseAudioOutput.
         virtual GRef<GstPad> audioOutput(const std::string& peer) = 0;
@@ -56,22 +56,13 @@ public:
 
     enum class Role { Offerer, Answerer };
 
-    struct Media {
-        int64_t videoFrames = 0;
-        int64_t audioBuffers = 0;
-        // The loudest sample of the last half second of decoded audio, in
-        // dB full scale (-96 for digital silence); none before any audio.
-        // How the other side's mute shows here.
-        std::optional<double> audioLevelDb;
-        int width = 0, height = 0;
-        std::string videoCodec; // what we receive: "VP8", "H264"
-        // Capture-to-decode latencies of stamped frames (measureLatency).
-        std::vector<double> latencyMs;
-    };
+    using Media = ReceiveBranch::Snapshot;
 
+    // A new connection, or nullptr with the reason in `error` (a missing
+    // element names its package).
     static std::shared_ptr<PeerConnection> create(Delegate& delegate, GstBin* pipeline, LocalMedia& media,
         std::string peerId, Role role, const CallOptions& options, const std::vector<protocol::IceServer>& iceServers,
-        gint64 epochUs);
+        gint64 epochUs, std::string& error);
     ~PeerConnection();
 
     const std::string& peerId() const { return peerId_; }
@@ -91,6 +82,8 @@ public:
     // Nothing of ours is queued on `chat` any more: every byte went on to
     // SCTP (true without an open channel). How hanging up knows the bye left.
     bool chatFlushed() const;
+    // True if `object` is one of our elements or inside one (bus messages).
+    bool owns(GstObject* object) const;
 
     // Asks webrtcbin for statistics; peerChanged() follows with stats().
     void pollStats();
@@ -138,10 +131,6 @@ private:
     template<typename Fn>
     GRef<GstPromise> promise(Fn fn);
     void onAnswerTimeout();
-    // True if `object` is one of our elements or inside one (bus messages).
-public:
-    bool owns(GstObject* object) const;
-private:
 
     // webrtcbin and streaming-thread handlers.
     void onIceCandidate(GstElement* webrtc, guint mline, gchar* candidate);

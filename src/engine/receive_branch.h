@@ -35,12 +35,17 @@ public:
         // The first video frame was decoded; streaming thread, once.
         std::function<void()> firstVideoFrame;
     };
+    // What was received so far (PeerConnection::Media is this).
     struct Snapshot {
         int64_t videoFrames = 0;
         int64_t audioBuffers = 0;
-        std::optional<double> audioLevelDb; // loudest sample of the last 0.5 s, dBFS
+        // The loudest sample of the last half second of decoded audio, in
+        // dB full scale (-96 for digital silence); none before any audio.
+        // How the other side's mute shows here.
+        std::optional<double> audioLevelDb;
         int width = 0, height = 0;
-        std::string videoCodec;
+        std::string videoCodec; // what we receive: "VP8", "H264"
+        // Capture-to-decode latencies of stamped frames (measureLatency).
         std::vector<double> latencyMs;
     };
 
