@@ -1,6 +1,7 @@
 // palaver-server: the signaling server of docs/protocol.md.
 #include "config.h"
 #include "server.h"
+#include "source.h"
 
 #include <glib-unix.h>
 
@@ -43,8 +44,12 @@ int main(int argc, char** argv)
     raiseFileLimit();
 
     GRef<GMainLoop> loop = adopt(g_main_loop_new(nullptr, FALSE));
-    g_unix_signal_add(SIGINT, onSignal, loop.get());
-    g_unix_signal_add(SIGTERM, onSignal, loop.get());
+    Source signals[2];
+    for (int i : { 0, 1 }) {
+        GSource* raw = g_unix_signal_source_new(i == 0 ? SIGINT : SIGTERM);
+        g_source_set_callback(raw, onSignal, loop.get(), nullptr);
+        signals[i] = Source::adopt(nullptr, raw);
+    }
 
     server::Server server(config);
     int exitCode = 1;

@@ -129,9 +129,7 @@ bool Worker::setUp(std::string& error)
     GSource* source = g_source_new(&funcs, sizeof(EpollSource));
     reinterpret_cast<EpollSource*>(source)->worker = this;
     g_source_add_unix_fd(source, epollFd_, G_IO_IN);
-    g_source_set_name(source, "palaver-epoll");
-    epollSource_ = adopt(source);
-    g_source_attach(source, context_.get());
+    epollSource_ = Source::adopt(context_.get(), source, "palaver-epoll");
 
     GTlsCertificate* certificate = server_.tlsCertificate();
     soup_ = adopt(SOUP_SERVER(g_object_new(SOUP_TYPE_SERVER, "server-header", "palaver-server", "tls-certificate", certificate, nullptr)));
@@ -200,8 +198,7 @@ void Worker::tearDown()
         }
     }
     if (epollSource_) {
-        g_source_destroy(epollSource_.get());
-        epollSource_.reset();
+        epollSource_.cancel();
     }
     loop_.reset();
     // Let libsoup's pending closes and TLS close_notify finish.

@@ -133,7 +133,7 @@ private:
     GRef<GMainContext> context_;
     GRef<GMainLoop> loop_;
     GRef<SoupServer> soup_;
-    GRef<GSource> epollSource_;
+    Source epollSource_;
     // Keepalive, spread over the interval (see worker.cpp): keepaliveTicks_
     // ticks per --keepalive, kept by the clock; tick t pings slot
     // t % keepaliveTicks_ and looks again at the suspects due then.

@@ -9,6 +9,7 @@
 #include "warm_up.h"
 #include "command_line.h"
 #include "gref.h"
+#include "source.h"
 
 #include <adwaita.h>
 #include <gst/gst.h>
@@ -182,21 +183,21 @@ int main(int argc, char** argv)
     // into exit(), which crashes. Non-unique: tests must not find each
     // other on the bus.
     static int status = 1;
-    static guint teardownTimeout = 0;
+    static palaver::Source* teardownTimeout = nullptr;
+    palaver::Source teardownLimit;
+    teardownTimeout = &teardownLimit;
     GRef<GtkApplication> application = adopt(GTK_APPLICATION(adw_application_new("org.palaver.PalaverWindowTest", G_APPLICATION_NON_UNIQUE)));
     app = application.get();
     g_signal_connect(app, "activate", G_CALLBACK(+[](GApplication*, gpointer) {
         status = g_test_run();
         // What is left to wait for gets as long as the tests had.
-        teardownTimeout = g_timeout_add_seconds(guint(kWaitUs / G_TIME_SPAN_SECOND), [](gpointer) -> gboolean {
-            g_error("a hung-up call never finished its teardown");
-            return G_SOURCE_REMOVE; }, nullptr);
+        *teardownTimeout = palaver::Source::once(nullptr, std::chrono::milliseconds(kWaitUs / 1000),
+            [] { g_error("a hung-up call never finished its teardown"); });
     }), nullptr);
     char name[] = "gui-test-window";
     char* args[] = { name, nullptr };
     int runStatus = g_application_run(G_APPLICATION(app), 1, args);
-    if (teardownTimeout)
-        g_source_remove(teardownTimeout);
+    teardownLimit.cancel();
     // As palaver's main() does: the DTLS warm-up a Call started must end
     // before exit() runs OpenSSL's cleanup (engine/warm_up.h).
     palaver::engine::awaitWarmUp();

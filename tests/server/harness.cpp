@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include "source.h"
+
 #include <glib/gstdio.h>
 #include <sys/resource.h>
 
@@ -116,15 +118,7 @@ bool pumpUntil(const std::function<bool()>& pred, int timeoutMs)
         return true;
     GMainContext* context = g_main_context_get_thread_default();
     bool expired = false;
-    GSource* timer = g_timeout_source_new(std::max(timeoutMs, 0));
-    g_source_set_callback(
-        timer,
-        [](gpointer data) -> gboolean {
-            *static_cast<bool*>(data) = true;
-            return G_SOURCE_REMOVE;
-        },
-        &expired, nullptr);
-    g_source_attach(timer, context);
+    palaver::Source timer = palaver::Source::once(context, std::chrono::milliseconds(std::max(timeoutMs, 0)), [&expired] { expired = true; });
     bool ok = false;
     while (true) {
         if (pred()) {
@@ -135,8 +129,6 @@ bool pumpUntil(const std::function<bool()>& pred, int timeoutMs)
             break;
         g_main_context_iteration(context, TRUE);
     }
-    g_source_destroy(timer);
-    g_source_unref(timer);
     return ok;
 }
 

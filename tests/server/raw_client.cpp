@@ -44,10 +44,10 @@ RawClient::RawClient(const ServerProcess& server, std::string_view path, bool do
     }
     socket_ = g_socket_connection_get_socket(connection_.get());
     g_socket_set_blocking(socket_, FALSE);
-    source_ = palaver::adopt(g_socket_create_source(socket_, (GIOCondition)(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr));
+    GSource* readable = g_socket_create_source(socket_, (GIOCondition)(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
     // Destroyed in drop(), before the client goes.
-    g_source_set_callback(source_.get(), G_SOURCE_FUNC(onReadable), this, nullptr);
-    g_source_attach(source_.get(), g_main_context_get_thread_default());
+    g_source_set_callback(readable, G_SOURCE_FUNC(onReadable), this, nullptr);
+    source_ = palaver::Source::adopt(g_main_context_get_thread_default(), readable);
     if (doUpgrade) {
         int status = upgrade(path);
         if (status != 101)
@@ -63,8 +63,7 @@ RawClient::~RawClient()
 void RawClient::drop()
 {
     if (source_) {
-        g_source_destroy(source_.get());
-        source_ = nullptr;
+        source_.cancel();
     }
     if (connection_) {
         g_io_stream_close(G_IO_STREAM(connection_.get()), nullptr, nullptr);

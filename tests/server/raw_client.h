@@ -16,6 +16,7 @@
 
 #include "harness.h"
 #include "inbox.h"
+#include "source.h"
 
 #include "gref.h"
 
@@ -94,7 +95,7 @@ private:
 
     palaver::GRef<GSocketConnection> connection_;
     GSocket* socket_ = nullptr; // borrowed from connection_
-    palaver::GRef<GSource> source_;
+    palaver::Source source_;
     std::string in_;
     bool eof_ = false;
     bool autoPong_ = false;
