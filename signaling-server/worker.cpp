@@ -174,6 +174,9 @@ void Worker::tearDown()
     dirty_.clear();
     retired_.clear();
     connections_.clear();
+    // No more epoll dispatches: the drain below iterates this context, and
+    // the mailbox and connections are gone.
+    epollSource_.cancel();
     // Static file reads stop answering; disconnecting the server then lets
     // go of their messages. Each is freed by its own callback, which comes
     // (cancelled) from the thread pool: wait for those, within reason.
@@ -196,9 +199,6 @@ void Worker::tearDown()
                 [[maybe_unused]] StaticFile* leaked = file.release();
             staticFiles_.clear();
         }
-    }
-    if (epollSource_) {
-        epollSource_.cancel();
     }
     loop_.reset();
     // Let libsoup's pending closes and TLS close_notify finish.

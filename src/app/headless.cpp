@@ -47,12 +47,13 @@ public:
         // A fatal error can come before the loop runs (a malformed URL).
         if (exit_.empty())
             g_main_loop_run(loop_.get());
-        for (Source* source : { &sigint, &sigterm, &sigusr1 })
-            source->cancel();
         duration.cancel();
         stats.cancel();
         // Leave politely: the byes, the leave and the close handshake go
-        // out, then the pipeline stops (tornDown ends the loop).
+        // out, then the pipeline stops (tornDown ends the loop). The signal
+        // watches stay: a second Ctrl+C (or a service manager's stop) ends
+        // the wait at once, and ~Call finishes what is left.
+        tearingDown_ = true;
         call_.hangUp();
         if (!call_.tornDownDone())
             g_main_loop_run(loop_.get());
@@ -82,7 +83,13 @@ private:
 
     static gboolean onSignal(gpointer data)
     {
-        static_cast<HeadlessRun*>(data)->finish("signal", "", kExitOk);
+        auto* self = static_cast<HeadlessRun*>(data);
+        if (self->tearingDown_) {
+            g_printerr("palaver: signal during the hang-up: not waiting for it\n");
+            g_main_loop_quit(self->loop_.get());
+            return G_SOURCE_CONTINUE;
+        }
+        self->finish("signal", "", kExitOk);
         return G_SOURCE_CONTINUE;
     }
     static gboolean onRestart(gpointer data)
@@ -298,6 +305,7 @@ private:
     engine::Call call_;
     std::string exit_, error_;
     int exitCode_ = kExitOk;
+    bool tearingDown_ = false; // the main loop runs only for the hang-up
     std::map<std::string, std::string> lastState_;
     std::set<std::string> chatSent_;
 };

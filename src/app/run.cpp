@@ -5,7 +5,7 @@
 
 #include "command_line.h"
 #include "headless.h"
-#include "warm_up.h"
+#include "background.h"
 
 #ifdef PALAVER_HAVE_GUI
 #include "application.h"
@@ -45,7 +45,7 @@ int palaver::app::run(int argc, char** argv)
 #ifdef PALAVER_HAVE_GUI
         if (haveDisplay()) {
             int status = gui::runApplication(argc, argv);
-            engine::awaitWarmUp();
+            engine::awaitBackgroundWork();
             return status;
         }
         g_printerr("palaver: no display (DISPLAY and WAYLAND_DISPLAY are unset): running the call headless, "
@@ -62,6 +62,6 @@ int palaver::app::run(int argc, char** argv)
     engine::CallOptions& call = options.window.call;
     call.fakeSinks = !options.realSinks;
     int status = app::runHeadless(call, options.headlessOptions);
-    engine::awaitWarmUp();
+    engine::awaitBackgroundWork();
     return status;
 }

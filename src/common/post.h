@@ -12,7 +12,6 @@
 // liveness check of the code base.
 #pragma once
 
-#include <gio/gio.h>
 #include <glib.h>
 
 #include <functional>
@@ -70,21 +69,6 @@ void postTo(GMainContext* context, std::weak_ptr<T> owner, Fn fn)
         if (auto strong = owner.lock())
             fn(*strong);
     });
-}
-
-// Runs fn on GLib's worker thread pool (a GTask), for blocking work that
-// must stay off a main loop (probing devices, generating a key). fn hands
-// its result back with postTo. The pool's threads are never joined: a
-// process may exit while one still runs.
-inline void runInThread(std::function<void()> fn)
-{
-    GTask* task = g_task_new(nullptr, nullptr, nullptr, nullptr);
-    g_task_set_task_data(task, new std::function<void()>(std::move(fn)),
-        [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
-    g_task_run_in_thread(task, [](GTask*, gpointer, gpointer data, GCancellable*) {
-        (*static_cast<std::function<void()>*>(data))();
-    });
-    g_object_unref(task);
 }
 
 } // namespace palaver

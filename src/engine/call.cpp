@@ -3,7 +3,7 @@
 #include "debug.h"
 #include "gst_element.h"
 #include "post.h"
-#include "warm_up.h"
+#include "background.h"
 
 #include <algorithm>
 
@@ -71,11 +71,9 @@ bool Call::start(std::string& error)
     }
     // Opening a V4L2 node and starting a device monitor can block for a
     // long time (a busy camera, a sound server that does not answer).
-    GMainContext* context = context_.get();
-    std::weak_ptr<Call> self = anchor_.weak();
-    runInThread([context, self, camera, microphone] {
+    runInBackground([context = context_, self = anchor_.weak(), camera, microphone] {
         Devices found = Devices::probe(camera, microphone);
-        postTo(context, self, [found](Call& call) { call.startMedia(found); });
+        postTo(context.get(), self, [found](Call& call) { call.startMedia(found); });
     });
     return true;
 }
@@ -94,7 +92,8 @@ void Call::startMedia(const Devices& devices)
     if (options_.fakeSinks)
         media.echoProbe.clear();
     if (!media_->build(media, devices, error)) {
-        fatal("bad-pipeline", error);
+        // The device or test source picked for us may be what is missing.
+        fatal(error.find("' is missing: install") != std::string::npos ? "missing-element" : "bad-pipeline", error);
         return;
     }
     GRef<GstBus> bus = adopt(gst_pipeline_get_bus(pipeline_.get()));
@@ -136,8 +135,12 @@ void Call::hangUp()
     leftGrace_.clear();
     // A bye on every chat channel first, so the others tear down at once
     // instead of keeping our connection for a grace period.
-    for (auto& [id, pc] : peers_)
+    for (auto& [id, pc] : peers_) {
         pc->sendBye();
+        // Checked from a Source of ours: finishing destroys the peers, which
+        // must not happen inside one of their own callbacks.
+        pc->whenChatFlushed([this] { teardownCheck_ = Source::idle(context_.get(), [this] { checkTeardown(); }); });
+    }
     if (signaling_ && joined_)
         signaling_->send(protocol::Leave {});
     joined_ = false;
@@ -162,26 +165,16 @@ void Call::hangUp()
     teardownCheck_ = Source::idle(context_.get(), [this] { checkTeardown(); });
 }
 
-// Byes are flushed once their channel handed every byte to SCTP; the
-// server has our leave once it answered the close. Polled while byes are
-// queued (a few milliseconds), else event-driven.
+// Byes are flushed once their channel handed every byte to SCTP (its
+// buffered-amount notifications say when); the server has our leave once it
+// answered the close. Called as each of those finishes.
 void Call::checkTeardown()
 {
     if (tornDown_)
         return;
     bool flushed = std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p.second->chatFlushed(); });
-    if (flushed && signalingClosed_) {
+    if (flushed && signalingClosed_)
         finishTeardown();
-        return;
-    }
-    if (!flushed && !teardownCheck_.active())
-        teardownCheck_ = Source::every(context_.get(), std::chrono::milliseconds(5), [this] {
-            bool done = std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p.second->chatFlushed(); });
-            if (done) {
-                teardownCheck_.cancel();
-                checkTeardown();
-            }
-        });
 }
 
 void Call::finishTeardown()
@@ -243,6 +236,10 @@ void Call::onDisconnected(const std::string& reason, bool willRetry)
 
 void Call::onMessage(const protocol::ServerMessage& message)
 {
+    // The close handshake may still bring messages: a call that hung up
+    // makes nothing new from them.
+    if (hungUp_)
+        return;
     std::visit(
         [this](const auto& m) {
             using T = std::decay_t<decltype(m)>;
@@ -337,6 +334,8 @@ void Call::onJoined(const protocol::Joined& joined)
     roomPeers_ = std::set<std::string>(joined.peers.begin(), joined.peers.end());
     // The newcomer offers (docs/protocol.md, "Who offers").
     for (const auto& id : joined.peers) {
+        if (fatal_ || hungUp_)
+            break; // a peer that could not be made ended the call
         auto it = peers_.find(id);
         if (it != peers_.end() && it->second->connected()) {
             GST_INFO("keeping the live connection to %s", id.c_str());
@@ -540,6 +539,8 @@ void Call::peerFailed(PeerConnection& pc, const std::string& reason)
 
 void Call::retryOrRemove(const std::string& id, const std::weak_ptr<PeerConnection>& failed)
 {
+    if (hungUp_)
+        return;
     auto it = peers_.find(id);
     if (it == peers_.end() || it->second != failed.lock())
         return; // already replaced
@@ -725,12 +726,21 @@ void Call::busMessage(GstMessage* message)
         gst_message_parse_error(message, error.outPtr(), debug.outPtr());
         GUnique<char> path(gst_object_get_path_string(GST_MESSAGE_SRC(message)));
         GST_WARNING("error from %s: %s (%s)", path.get(), errorMessage(error), debug ? debug.get() : "");
-        // An error inside one peer's branch ends that peer, not the call.
+        // An error inside one peer's branch ends that peer, not the call;
+        // one from a peer already torn down (messages come later) or from
+        // an element no longer in the pipeline ends nothing.
         for (auto& [id, pc] : peers_) {
             if (pc->owns(GST_MESSAGE_SRC(message))) {
                 peerFailed(*pc, errorMessage(error));
                 return;
             }
+        }
+        for (auto& pc : dying_)
+            if (pc->owns(GST_MESSAGE_SRC(message)))
+                return;
+        if (!gst_object_has_as_ancestor(GST_MESSAGE_SRC(message), GST_OBJECT(pipeline_.get()))) {
+            GST_DEBUG("ignoring an error from an element no longer in the call");
+            return;
         }
         fatal("media-error", std::string("Media error: ") + errorMessage(error));
         break;

@@ -315,6 +315,9 @@ bool LocalMedia::buildAudio(const MediaOptions& o, bool microphone, std::string&
     }
     audioTee_ = tee;
     volume_ = volume;
+    // Muted before the media existed (the window's button during the
+    // device probe): it starts muted.
+    g_object_set(volume_.get(), "mute", audioMuted_, nullptr);
     return true;
 }
 

@@ -655,6 +655,7 @@ void PeerConnection::adoptChannel(GstWebRTCDataChannel* channel)
     signals.push_back(connectSignal(channel, "on-close", this, &PeerConnection::onChannelClose));
     signals.push_back(connectSignal(channel, "on-error", this, &PeerConnection::onChannelError));
     signals.push_back(connectSignal(channel, "on-message-string", this, &PeerConnection::onChannelMessage));
+    signals.push_back(connectSignal(channel, "notify::buffered-amount", this, &PeerConnection::onChannelBuffered));
     GRef<GstWebRTCDataChannel> previous(channel);
     {
         std::lock_guard lock(channelMutex_);
@@ -724,6 +725,27 @@ void PeerConnection::sendBye()
     GUnique<GError> err;
     if (!gst_webrtc_data_channel_send_string_full(channel.get(), protocol::kByeMessage, err.outPtr()))
         GST_DEBUG_OBJECT(logObject(), "peer %s: bye not sent: %s", peerId_.c_str(), errorMessage(err));
+}
+
+void PeerConnection::whenChatFlushed(std::function<void()> done)
+{
+    chatFlushed_ = std::move(done);
+    watchFlush_ = true;
+    // Flushed already, or flushed before the watch was on: checked once now.
+    onChannelBuffered(nullptr, nullptr);
+}
+
+// Any thread (the channel's streaming thread as its bytes go to SCTP).
+void PeerConnection::onChannelBuffered(GObject*, GParamSpec*)
+{
+    if (!watchFlush_)
+        return;
+    post([](PeerConnection& pc) {
+        if (!pc.chatFlushed_ || !pc.chatFlushed())
+            return;
+        pc.watchFlush_ = false;
+        std::exchange(pc.chatFlushed_, nullptr)();
+    });
 }
 
 bool PeerConnection::chatFlushed() const

@@ -82,6 +82,10 @@ public:
     // Nothing of ours is queued on `chat` any more: every byte went on to
     // SCTP (true without an open channel). How hanging up knows the bye left.
     bool chatFlushed() const;
+    // Runs `done` once on the main context (a later turn, never inside this
+    // call) when chatFlushed() holds; the channel's buffered-amount
+    // notifications say when. Replaces an earlier `done`; dropped with us.
+    void whenChatFlushed(std::function<void()> done);
     // True if `object` is one of our elements or inside one (bus messages).
     bool owns(GstObject* object) const;
 
@@ -142,6 +146,7 @@ private:
     void onChannelClose(GObject* channel);
     void onChannelError(GObject* channel, GError* error);
     void onChannelMessage(GObject* channel, gchar* text);
+    void onChannelBuffered(GObject* channel, GParamSpec* pspec);
 
     Delegate& delegate_;
     GstBin* pipeline_; // borrowed from the Call, which outlives us
@@ -176,6 +181,8 @@ private:
     mutable std::mutex channelMutex_;
     GRef<GstWebRTCDataChannel> channel_;
     std::vector<SignalConnection> channelSignals_;
+    std::function<void()> chatFlushed_; // whenChatFlushed's; main context
+    std::atomic<bool> watchFlush_ { false }; // read by the SCTP thread
     bool chatOpen_ = false;
     std::vector<std::string> chatLog_;
 

@@ -181,8 +181,15 @@ void SignalingClient::checkLiveness()
         messageConn_.disconnect();
         closedConn_.disconnect();
         errorConn_.disconnect();
-        GRef<GIOStream> stream(soup_websocket_connection_get_io_stream(connection.get()));
-        g_io_stream_close_async(stream.get(), G_PRIORITY_DEFAULT, nullptr, nullptr, nullptr);
+        GIOStream* stream = soup_websocket_connection_get_io_stream(connection.get());
+        // The connection (and so its stream) lives until the close is done;
+        // libsoup does not close the stream again once it is closed.
+        g_io_stream_close_async(stream, G_PRIORITY_DEFAULT, nullptr,
+            [](GObject* stream, GAsyncResult* result, gpointer connection) {
+                g_io_stream_close_finish(G_IO_STREAM(stream), result, nullptr);
+                g_object_unref(connection);
+            },
+            connection.release());
         lost("the server at " + url_ + " stopped answering (" + std::to_string(quiet / G_USEC_PER_SEC) + " s)");
         return;
     }

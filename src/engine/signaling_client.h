@@ -46,7 +46,7 @@ public:
     bool send(const protocol::ClientMessage& message);
     // Whether a lost connection is retried (off until the Call has joined
     // once: a server that was never reached is an error for the user).
-    void setReconnect(bool enabled) { reconnect_ = enabled; }
+    void setReconnect(bool enabled) { reconnect_ = enabled && !stopped_; }
     const std::string& url() const { return url_; }
 
 private:

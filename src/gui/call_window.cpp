@@ -394,6 +394,7 @@ void CallWindow::buildPreview()
     if (sink && call_->addPreview(sink, error)) {
         preview_ = std::make_unique<PeerTile>("You", true);
         preview_->setPaintable(paintable.get());
+        preview_->setVideoOff(call_->media().videoBlanked()); // turned off before the media existed
         adw_clamp_set_child(previewClamp_, preview_->widget());
         return;
     }

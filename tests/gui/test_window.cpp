@@ -6,7 +6,7 @@
 // meson.build) but no server: one view shows no call, the other a server
 // nobody listens on.
 #include "call_window.h"
-#include "warm_up.h"
+#include "background.h"
 #include "command_line.h"
 #include "gref.h"
 #include "source.h"
@@ -199,7 +199,7 @@ int main(int argc, char** argv)
     int runStatus = g_application_run(G_APPLICATION(app), 1, args);
     teardownLimit.cancel();
     // As palaver's main() does: the DTLS warm-up a Call started must end
-    // before exit() runs OpenSSL's cleanup (engine/warm_up.h).
-    palaver::engine::awaitWarmUp();
+    // before exit() runs OpenSSL's cleanup (engine/background.h).
+    palaver::engine::awaitBackgroundWork();
     return status ? status : runStatus;
 }

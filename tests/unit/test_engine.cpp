@@ -2,6 +2,7 @@
 // (with webrtcbin 1.22's swapped candidate entries) and the frame stamps
 // used for latency measurements, through a real VP8 encode and decode.
 #include "frame_stamp.h"
+#include "local_media.h"
 #include "webrtc_ref.h"
 #include "peer_stats.h"
 
@@ -163,6 +164,64 @@ void testStampThroughVp8()
     gst_element_set_state(pipeline.get(), GST_STATE_NULL);
 }
 
+// Mute and camera-off set before the media exists (the window's buttons
+// while the devices are probed) hold once it is built: the microphone
+// starts silent, frames start black.
+void testMuteBeforeBuild()
+{
+    GRef<GstElement> pipeline = adopt(gst_pipeline_new(nullptr));
+    LocalMedia media(GST_BIN(pipeline.get()));
+    media.setAudioMuted(true);
+    media.setVideoBlanked(true);
+    MediaOptions options;
+    options.videoSource = "videotestsrc is-live=true";
+    options.audioSource = "audiotestsrc is-live=true";
+    options.width = 160;
+    options.height = 120;
+    std::string error;
+    g_assert_true(media.build(options, Devices {}, error));
+    GRef<GstElement> volume = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "mic-volume"));
+    g_assert_nonnull(volume.get());
+    gboolean mute = FALSE;
+    g_object_get(volume.get(), "mute", &mute, nullptr);
+    g_assert_true(mute);
+    g_assert_true(media.videoBlanked());
+    media.setAudioMuted(false);
+    g_object_get(volume.get(), "mute", &mute, nullptr);
+    g_assert_false(mute);
+}
+
+// A preview sink joins the raw tee; without video there is nothing to
+// preview, and that is not an error.
+void testPreview()
+{
+    GRef<GstElement> pipeline = adopt(gst_pipeline_new(nullptr));
+    LocalMedia media(GST_BIN(pipeline.get()));
+    MediaOptions options;
+    options.videoSource = "videotestsrc is-live=true";
+    options.audioSource = "none";
+    options.width = 160;
+    options.height = 120;
+    std::string error;
+    g_assert_true(media.build(options, Devices {}, error));
+    GRef<GstElement> sink = adopt(gst_element_factory_make("appsink", nullptr));
+    g_object_set(sink.get(), "sync", FALSE, nullptr);
+    g_assert_true(media.addPreview(sink, error));
+    gst_element_set_state(pipeline.get(), GST_STATE_PLAYING);
+    GRef<GstSample> sample = adopt(gst_app_sink_try_pull_sample(GST_APP_SINK(sink.get()), 10 * GST_SECOND));
+    g_assert_nonnull(sample.get());
+    gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+
+    GRef<GstElement> audioOnly = adopt(gst_pipeline_new(nullptr));
+    LocalMedia noVideo(GST_BIN(audioOnly.get()));
+    options.videoSource = "none";
+    options.audioSource = "audiotestsrc is-live=true";
+    g_assert_true(noVideo.build(options, Devices {}, error));
+    GRef<GstElement> unused = adopt(gst_element_factory_make("fakesink", nullptr));
+    g_assert_false(noVideo.addPreview(unused, error));
+    g_assert_true(error.empty());
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -172,5 +231,7 @@ int main(int argc, char** argv)
     g_test_add_func("/engine/stats", testStats);
     g_test_add_func("/engine/stamp/round-trip", testStampRoundTrip);
     g_test_add_func("/engine/stamp/through-vp8", testStampThroughVp8);
+    g_test_add_func("/engine/media/mute-before-build", testMuteBeforeBuild);
+    g_test_add_func("/engine/media/preview", testPreview);
     return g_test_run();
 }
