@@ -45,6 +45,7 @@ import re
 import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -124,15 +125,20 @@ class Run:
         self.start = self.end = None
         self.stalls = []   # (due s, lateness ms)
         self.premain = None
+        self.stuck = {}    # due µs -> last seen still stuck, µs
         if not os.path.exists(self.stall_log):
             return
+        seen = set()
         with open(self.stall_log) as f:
             for line in f:
                 w = line.split()
-                if w[0] == "start":
+                if w[0] == "stuck":
+                    self.stuck[int(w[1])] = int(w[2])
+                elif w[0] == "start":
                     self.start = [int(x) for x in w[1:]]
                 elif w[0] == "late":
                     due, ran, late, gap = (int(x) for x in w[1:])
+                    seen.add(due)
                     if gap == 0:
                         # The first dispatch: the time from the monitor's
                         # constructor to the main loop's first iteration
@@ -142,6 +148,11 @@ class Run:
                         self.stalls.append((due / 1e6, late / 1000))
                 elif w[0] == "end":
                     self.end = [int(x) for x in w[1:]]
+        # A loop still blocked when the process was killed: at least until
+        # the watchdog's last word.
+        for due, now in self.stuck.items():
+            if due not in seen:
+                self.stalls.append((due / 1e6, (now - due) / 1000))
 
     def phases(self):
         """{phase: (max ms, n > 16 ms, n > 50 ms)}; a stall belongs to the
@@ -338,10 +349,17 @@ def run_one(scenario, build, opts):
     cleanup = []
     try:
         RUNNERS[scenario](run, cleanup, opts)
-    except (TestFailure, OSError, ValueError) as e:
+    except (TestFailure, OSError, ValueError, subprocess.TimeoutExpired) as e:
         run.error = str(e).splitlines()[0][:300]
-        tail = next((c.tail(1500) for c in cleanup if isinstance(c, App)), "")
-        print(f"  FAILED {scenario} {build.label}: {run.error}\n{tail}", file=sys.stderr)
+        app = next((c for c in cleanup if isinstance(c, App)), None)
+        if app and app.proc.poll() is None:
+            # What the window is doing: every thread's stack.
+            stacks = run.stall_log.replace(".txt", ".gdb.txt")
+            with open(stacks, "w") as f:
+                subprocess.run(["gdb", "-p", str(app.proc.pid), "-batch", "-ex", "thread apply all bt 30"],
+                               stdout=f, stderr=subprocess.STDOUT, timeout=60)
+            run.error += f" (stacks: {stacks})"
+        print(f"  FAILED {scenario} {build.label}: {run.error}\n{app.tail(1500) if app else ''}", file=sys.stderr)
     finally:
         for thing in reversed(cleanup):
             try:

@@ -21,6 +21,11 @@
  *   late DUE_US RAN_US LATENESS_US GAP_US
  *   end MONO DISPATCHES MAX_LATENESS_US MAX_GAP_US OVER16 OVER50 DROPPED
  *
+ *   stuck DUE_US NOW_US
+ *
+ * `stuck` comes from a watchdog thread (it never touches the main loop):
+ * once a dispatch is more than a second overdue, and every second after,
+ * so that a loop blocked until the process is killed still shows.
  * LATENESS = RAN - DUE; GAP = RAN - the previous dispatch (the time between
  * two consecutive dispatches, INTERVAL plus the lateness when the next due
  * time is set from the previous run, as here). `start` gives both
@@ -36,6 +41,7 @@
 #endif
 #include <glib.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -67,6 +73,8 @@ static guint64 over16;
 static guint64 over50;
 static guint sinceFlush;
 static GSource* source;
+// What the watchdog thread reads.
+static std::atomic<gint64> watchedDue { G_MAXINT64 / 2 };
 
 static void writeAll(const char* text, size_t n)
 {
@@ -120,8 +128,26 @@ static gboolean dispatch(GSource* src, GSourceFunc callback, gpointer data)
     }
     lastRan = now;
     due = now + intervalUs;
+    watchedDue.store(due, std::memory_order_relaxed);
     g_source_set_ready_time(src, due);
     return G_SOURCE_CONTINUE;
+}
+
+static gpointer watchdog(gpointer)
+{
+    gint64 reported = 0;
+    for (;;) {
+        g_usleep(100000);
+        gint64 d = watchedDue.load(std::memory_order_relaxed);
+        gint64 now = g_get_monotonic_time();
+        if (now - d > 1000000 && now - reported > 1000000 && fd >= 0) {
+            char line[80];
+            int n = snprintf(line, sizeof line, "stuck %" G_GINT64_FORMAT " %" G_GINT64_FORMAT "\n", d, now);
+            writeAll(line, static_cast<size_t>(n));
+            reported = now;
+        }
+    }
+    return nullptr;
 }
 
 static GSourceFuncs funcs = { nullptr, nullptr, dispatch, nullptr, nullptr, nullptr };
@@ -164,6 +190,8 @@ __attribute__((constructor)) static void stallMonitorStart(void)
     due = mono + intervalUs;
     g_source_set_ready_time(source, due);
     g_source_attach(source, g_main_context_default());
+    // Watched from the first dispatch on (process startup is no stall).
+    g_thread_unref(g_thread_new("stall-watchdog", watchdog, nullptr));
 }
 
 __attribute__((destructor)) static void stallMonitorEnd(void)
@@ -176,6 +204,5 @@ __attribute__((destructor)) static void stallMonitorEnd(void)
                      " %" G_GINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT "\n",
                      g_get_monotonic_time(), dispatches, maxLateness, maxGap, over16, over50, dropped);
     writeAll(line, static_cast<size_t>(n));
-    close(fd);
-    fd = -1;
+    // fd stays open: the watchdog thread may still write.
 }
