@@ -24,7 +24,7 @@ Call::Call(CallOptions options, CallObserver& observer)
 Call::~Call()
 {
     anchor_.reset();
-    for (Source* source : { &starting_, &busWatch_, &statsTimer_, &rejoinTimer_, &teardownCheck_, &teardownLimit_, &reaper_ })
+    for (Source* source : { &busWatch_, &statsTimer_, &rejoinTimer_, &teardownCheck_, &teardownLimit_, &reaper_ })
         source->cancel();
     leftGrace_.clear();
     if (signaling_)
@@ -63,16 +63,14 @@ bool Call::start(std::string& error)
     startWarmUp();
     bool camera = LocalMedia::needsCamera(options_.media), microphone = LocalMedia::needsMicrophone(options_.media);
     peerId_ = options_.peer;
-    if (!camera && !microphone) {
-        // Nothing to probe: build on the next turn all the same, so the
-        // front end sees the same order of events either way.
-        starting_ = Source::idle(context_.get(), [this] { startMedia({}); });
-        return true;
-    }
-    // Opening a V4L2 node and starting a device monitor can block for a
-    // long time (a busy camera, a sound server that does not answer).
-    runInBackground([context = context_, self = anchor_.weak(), camera, microphone] {
+    // Off the main loop: opening a V4L2 node and starting a device monitor
+    // can block for long (a busy camera, a sound server that does not
+    // answer), and loading the plugins a call uses (dlopen) took 25-40 ms
+    // of the first join (bench/gui/README.md, "Main-loop stalls").
+    runInBackground([context = context_, self = anchor_.weak(), media = options_.media, camera, microphone,
+                        realOutput = !options_.fakeSinks] {
         Devices found = Devices::probe(camera, microphone);
+        LocalMedia::preload(media, found, realOutput);
         postTo(context.get(), self, [found](Call& call) { call.startMedia(found); });
     });
     return true;
@@ -100,7 +98,21 @@ void Call::startMedia(const Devices& devices)
     GSource* watch = gst_bus_create_watch(bus.get());
     g_source_set_callback(watch, G_SOURCE_FUNC(&Call::onBusMessage), this, nullptr);
     busWatch_ = Source::adopt(context_.get(), watch, "palaver-call-bus");
-    if (gst_element_set_state(GST_ELEMENT(pipeline_.get()), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // Going to PLAYING opens the devices (the camera, autoaudiosink trying
+    // one sound server after the other: a second with one that does not
+    // answer), so it runs off the main loop too. Nothing here touches the
+    // pipeline until it is back.
+    runInBackground([context = context_, self = anchor_.weak(), pipeline = pipeline_] {
+        bool ok = gst_element_set_state(GST_ELEMENT(pipeline.get()), GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
+        postTo(context.get(), self, [ok](Call& call) { call.mediaPlaying(ok); });
+    });
+}
+
+void Call::mediaPlaying(bool ok)
+{
+    if (hungUp_)
+        return;
+    if (!ok) {
         fatal("media-error", "The local media pipeline did not start (is the camera or microphone in use?)");
         return;
     }
@@ -130,7 +142,7 @@ void Call::hangUp()
     hungUp_ = true;
     GST_INFO("hanging up");
     teardownStartUs_ = g_get_monotonic_time();
-    for (Source* source : { &starting_, &statsTimer_, &rejoinTimer_ })
+    for (Source* source : { &statsTimer_, &rejoinTimer_ })
         source->cancel();
     leftGrace_.clear();
     // A bye on every chat channel first, so the others tear down at once

@@ -137,6 +137,7 @@ private:
     void releaseAudioOutput(GstPad* pad) override;
     bool buildAudioOutput(std::string& error);
     void startMedia(const Devices& devices);
+    void mediaPlaying(bool ok);
     void checkTeardown();
     void finishTeardown();
     void reapDying();
@@ -190,7 +191,6 @@ private:
     std::string startFailure_;
     gint64 epochUs_ = 0; // when the first join was sent
     std::optional<double> joinedMs_;
-    Source starting_; // start() without a device probe
     Source busWatch_;
     Source statsTimer_;
     Source rejoinTimer_;

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #define GST_CAT_DEFAULT palaver_media_debug
 
@@ -203,6 +204,37 @@ bool LocalMedia::checkElements(const MediaOptions& options, std::string& error)
     if (options.audioSource != "none" && !haveElements({ "audioconvert", "audioresample", "volume", "opusenc", "rtpopuspay" }, error))
         return false;
     return true;
+}
+
+void LocalMedia::preload(const MediaOptions& options, const Devices& devices, bool realOutput)
+{
+    std::vector<const char*> names = { "queue", "tee", "capsfilter", "fakesink", "webrtcbin", "nicesrc", "nicesink",
+        "dtlssrtpenc", "dtlssrtpdec", "srtpenc", "srtpdec", "sctpenc", "sctpdec", "rtpbin", "rtpvp8depay", "vp8dec",
+        "videoconvert", "rtpopusdepay", "opusdec", "audioconvert", "audioresample" };
+    if (options.videoSource != "none") {
+        for (const char* name : { "videoscale", "videorate", "vp8enc", "rtpvp8pay" })
+            names.push_back(name);
+        if (options.videoSource.empty())
+            names.push_back(devices.camera ? kVideoKind.device : "videotestsrc");
+    }
+    if (options.audioSource != "none") {
+        for (const char* name : { "volume", "opusenc", "rtpopuspay", "webrtcdsp" })
+            names.push_back(name);
+        if (options.audioSource.empty())
+            names.push_back(devices.microphone ? kAudioKind.device : "audiotestsrc");
+    }
+    if (options.videoCodec == VideoCodec::H264)
+        for (const char* name : { "x264enc", "h264parse", "rtph264pay", "rtph264depay", "avdec_h264" })
+            names.push_back(name);
+    if (realOutput)
+        for (const char* name : { "audiomixer", "webrtcechoprobe", "autoaudiosink", "autovideosink" })
+            names.push_back(name);
+    GstRegistry* registry = gst_registry_get();
+    for (const char* name : names) {
+        GRef<GstPluginFeature> feature = adopt(gst_registry_find_feature(registry, name, GST_TYPE_ELEMENT_FACTORY));
+        if (feature)
+            GRef<GstPluginFeature> loaded = adopt(gst_plugin_feature_load(feature.get()));
+    }
 }
 
 bool LocalMedia::build(const MediaOptions& options, const Devices& devices, std::string& error)

@@ -48,6 +48,10 @@ public:
     // else the sentence of the first missing one.
     static bool checkElements(const MediaOptions& options, std::string& error);
 
+    // Loads the plugins that build() and a call with these options will
+    // use (dlopen on first use), so that the main loop does not. Any thread.
+    static void preload(const MediaOptions& options, const Devices& devices, bool realOutput);
+
     // Builds and adds the sources. A bad pipeline description or a missing
     // element is a sentence in `error`, before anything plays.
     bool build(const MediaOptions& options, const Devices& devices, std::string& error);
