@@ -96,6 +96,11 @@ PeerConnection::~PeerConnection()
     for (auto* branch : { audio_.get(), video_.get() })
         if (branch)
             branch->releaseTeePad();
+    // The decode branches stop before webrtcbin: a video sink waiting for
+    // preroll held a webrtcbin stream lock, and webrtcbin going to NULL
+    // waited for it for good (seen in the stall benchmark's hang-ups).
+    if (receive_)
+        receive_->stop();
     // Going to NULL joins webrtcbin's task thread and stops the streaming
     // threads of our pads, so no handler runs after this line.
     if (webrtc_)

@@ -47,6 +47,20 @@ ReceiveBranch::~ReceiveBranch()
     }
 }
 
+void ReceiveBranch::stop()
+{
+    std::vector<GRef<GstElement>> elements;
+    {
+        std::lock_guard lock(mutex_);
+        stopped_ = true;
+        elements = elements_;
+    }
+    // Downstream first: a sink that goes to NULL lets go of a thread
+    // waiting in it, then the decoders upstream of it.
+    for (auto it = elements.rbegin(); it != elements.rend(); ++it)
+        gst_element_set_state(it->get(), GST_STATE_NULL);
+}
+
 // Everything added to the pipeline is listed at once, so that teardown
 // finds it even when a later step fails.
 void ReceiveBranch::keep(const GRef<GstElement>& element)
@@ -58,6 +72,13 @@ void ReceiveBranch::keep(const GRef<GstElement>& element)
 
 bool ReceiveBranch::add(GstPad* pad, std::string& codec, bool& video, std::string& error)
 {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopped_) {
+            error = "the connection is being torn down";
+            return false;
+        }
+    }
     GRef<GstCaps> caps = adopt(gst_pad_get_current_caps(pad));
     if (!caps)
         caps = adopt(gst_pad_query_caps(pad, nullptr));

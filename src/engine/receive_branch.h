@@ -62,6 +62,12 @@ public:
     // ("VP8", "H264", "OPUS") and `video` whether it is the video stream.
     bool add(GstPad* pad, std::string& codec, bool& video, std::string& error);
 
+    // Main context, before webrtcbin goes to NULL: every decode element to
+    // NULL, so that none holds a webrtcbin stream lock (a sink blocked in
+    // preroll, a full queue) while webrtcbin waits for it to stop its pads;
+    // add() builds nothing afterwards.
+    void stop();
+
     Snapshot snapshot() const;
     int64_t videoFrames() const { return videoFrames_.load(); }
     GRef<GstElement> videoSink() const;
@@ -84,6 +90,7 @@ private:
     // calling into GStreamer or a hook.
     mutable std::mutex mutex_;
     std::vector<GRef<GstElement>> elements_; // in the pipeline, to stop and remove
+    bool stopped_ = false;
     GRef<GstElement> pendingVideoSink_; // until the video stream appears
     GRef<GstElement> videoSink_;
     GRef<GstPad> audioOutput_;
