@@ -145,6 +145,10 @@ void Connection::onReadable()
 
 void Connection::consume(uint8_t* data, size_t length)
 {
+    if (failing_) {
+        std::string().swap(in_);
+        return;
+    }
     if (in_.empty()) {
         size_t used = processFrames(data, length);
         if (used < length && state_ != State::Dead)
@@ -162,7 +166,7 @@ size_t Connection::processFrames(uint8_t* data, size_t length)
 {
     size_t at = 0;
     const uint64_t maxFrame = worker_.server().config().maxFrameSize;
-    while (at < length && state_ != State::Dead) {
+    while (at < length && state_ != State::Dead && !failing_) {
         if (skip_) {
             size_t n = static_cast<size_t>(std::min<uint64_t>(skip_, length - at));
             skip_ -= n;
@@ -487,12 +491,12 @@ void Connection::tooLarge()
 
 void Connection::protocolError(uint16_t code, const char* why)
 {
-    g_debug("closing %s with %u: %s", remote_.c_str(), code, why);
-    if (state_ == State::Open) {
+    g_debug("failing %s with %u: %s", remote_.c_str(), code, why);
+    failing_ = true;
+    if (state_ == State::Open)
         close(code, why);
-    } else {
-        teardown();
-    }
+    else
+        worker_.markDirty(this); // our close frame is queued or out: flush() shuts down
 }
 
 void Connection::close(uint16_t code, std::string_view reason)
@@ -588,8 +592,17 @@ void Connection::flush()
         worker_.setWantWrite(this, false);
     }
     // Closing handshake complete on both sides: close the socket.
-    if (state_ == State::Closing && closeReceived_)
+    if (state_ == State::Closing && closeReceived_ && !failing_) {
         teardown();
+        return;
+    }
+    // Failing the connection: the close frame is out, so TCP closes now
+    // (FIN); the descriptor stays until the peer's end of stream (or the
+    // close deadline), its bytes discarded.
+    if (state_ == State::Closing && failing_ && !shutDown_) {
+        shutDown_ = true;
+        ::shutdown(fd_, SHUT_WR);
+    }
 }
 
 void Connection::onWritable()

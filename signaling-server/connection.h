@@ -82,6 +82,13 @@ private:
     std::string remote_;
     State state_ = State::Open;
     bool closeReceived_ = false;
+    // RFC 6455 7.1.7, failing the connection (a protocol error): nothing
+    // more is processed; our side of TCP is shut as soon as the close frame
+    // (and what was queued before it) is out, and what the peer still
+    // sends is read and discarded until it closes, so that unread bytes
+    // never turn our close into a reset.
+    bool failing_ = false;
+    bool shutDown_ = false;
     bool wantWrite_ = false;
     bool queuedDirty_ = false;
     size_t keepaliveIndex_ = 0; // position in the worker's keepalive slot (id % ticks)

@@ -302,23 +302,29 @@ void RawClient::closeExpected(int code, std::source_location loc)
 
 bool RawClient::waitEof(int timeoutMs, bool* sawClose, int* closeCode)
 {
+    auto note = [&](const Frame& frame) {
+        if (frame.opcode == kPing)
+            ++pings_;
+        if (frame.opcode == kClose) {
+            if (sawClose)
+                *sawClose = true;
+            if (closeCode)
+                *closeCode = frame.closeCode();
+        }
+    };
     const int64_t deadline = nowMs() + timeoutMs;
     while (!eof_) {
         int64_t left = deadline - nowMs();
         if (left <= 0)
             return false;
-        auto frame = readFrame((int)left);
-        if (!frame)
-            continue;
-        if (frame->opcode == kPing)
-            ++pings_;
-        if (frame->opcode == kClose) {
-            if (sawClose)
-                *sawClose = true;
-            if (closeCode)
-                *closeCode = frame->closeCode();
-        }
+        if (auto frame = readFrame((int)left))
+            note(*frame);
     }
+    // Frames that came with the end of stream (or before it, while an
+    // earlier expect() read) are still in the buffer.
+    Frame frame;
+    while (parseFrame(frame))
+        note(frame);
     return true;
 }
 

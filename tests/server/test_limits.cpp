@@ -122,6 +122,91 @@ void testUnlimitedFrames()
     PT_CHECK_MSG(m.str("sdp") == sdp, "large sdp not relayed byte for byte");
 }
 
+// ---- Failing the connection (RFC 6455 7.1.7) -----------------------------------
+
+// A client frame with zero mask key (so the payload goes as it is): byte 0
+// (FIN, RSV bits, opcode) as given; `masked` false makes an unmasked frame.
+std::string rawFrame(uint8_t byte0, std::string_view payload, bool masked = true)
+{
+    std::string f;
+    f += static_cast<char>(byte0);
+    size_t n = payload.size();
+    uint8_t maskBit = masked ? 0x80 : 0;
+    if (n < 126) {
+        f += static_cast<char>(maskBit | n);
+    } else {
+        f += static_cast<char>(maskBit | 126);
+        f += static_cast<char>((n >> 8) & 0xff);
+        f += static_cast<char>(n & 0xff);
+    }
+    if (masked)
+        f.append(4, '\0');
+    f.append(payload);
+    return f;
+}
+
+struct ProtocolErrorCase {
+    const char* what;
+    std::string frame;
+    int code;
+};
+
+std::vector<ProtocolErrorCase> protocolErrorCases()
+{
+    return {
+        { "reserved opcode", rawFrame(0x80 | 0x3, "x"), 1002 },
+        { "reserved control opcode", rawFrame(0x80 | 0xB, ""), 1002 },
+        { "RSV1 set", rawFrame(0x80 | 0x40 | 0x1, R"({"type":"ping"})"), 1002 },
+        { "unmasked frame", rawFrame(0x80 | 0x1, R"({"type":"ping"})", false), 1002 },
+        { "stray continuation", rawFrame(0x80 | 0x0, "x"), 1002 },
+        { "oversized ping", rawFrame(0x80 | 0x9, std::string(126, 'p')), 1002 },
+        { "invalid UTF-8", rawFrame(0x80 | 0x1, "\xff\xfe"), 1007 },
+    };
+}
+
+// The server's close frame, then at once its end of stream: it does not
+// wait for our close (it waited 5 s before), and processes nothing more.
+void testProtocolErrorClosesAtOnce()
+{
+    ServerProcess server;
+    for (const auto& c : protocolErrorCases()) {
+        RawClient raw(server);
+        int64_t sent = nowMs();
+        raw.sendBytes(c.frame);
+        bool sawClose = false;
+        int code = 0;
+        PT_CHECK_MSG(raw.waitEof(4000, &sawClose, &code), "%s: the server kept the connection open after its close", c.what);
+        int64_t took = nowMs() - sent;
+        PT_CHECK_MSG(sawClose, "%s: end of stream without a close frame", c.what);
+        PT_CHECK_MSG(code == c.code, "%s: close code %d, expected %d", c.what, code, c.code);
+        // The 5 s close grace is for a polite close; failing is not one.
+        PT_CHECK_MSG(took < 2000, "%s: end of stream after %lld ms", c.what, static_cast<long long>(took));
+    }
+}
+
+// More bytes right behind the bad frame (a fast or hostile sender): what
+// was queued before (an error message) and the close frame still arrive,
+// never a reset that loses them. Repeated: it used to fail nearly always.
+void testProtocolErrorWithMoreBytes()
+{
+    ServerProcess server;
+    std::string garbage(64 * 1024, '\x5a');
+    for (int i = 0; i < 20; ++i) {
+        for (const auto& c : protocolErrorCases()) {
+            RawClient raw(server);
+            // Not JSON: an error is queued, then the bad frame, then garbage,
+            // all in one write.
+            raw.sendBytes(rawFrame(0x80 | 0x1, "not json") + c.frame + garbage);
+            raw.expectError("bad-json", std::nullopt);
+            bool sawClose = false;
+            int code = 0;
+            PT_CHECK_MSG(raw.waitEof(4000, &sawClose, &code), "%s: no end of stream", c.what);
+            PT_CHECK_MSG(sawClose, "%s: the close frame was lost (reset?) in round %d", c.what, i);
+            PT_CHECK_MSG(code == c.code, "%s: close code %d, expected %d", c.what, code, c.code);
+        }
+    }
+}
+
 // ---- UTF-8 ----------------------------------------------------------------------
 
 void testInvalidUtf8()
@@ -642,4 +727,6 @@ void registerTests()
     addTest("/limits/keepalive/answering-peers-stay", testKeepaliveAnsweringPeersStay);
     addTest("/limits/keepalive/any-frame-counts", testKeepaliveAnyFrameCounts);
     addTest("/limits/keepalive/zero-is-off", testKeepaliveOffByDefaultShortTerm);
+    addTest("/limits/fail/closes-at-once", testProtocolErrorClosesAtOnce);
+    addTest("/limits/fail/more-bytes-behind", testProtocolErrorWithMoreBytes);
 }
