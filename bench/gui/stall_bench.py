@@ -188,15 +188,22 @@ def phase(run, app, name, action, until, timeout):
     run.done(name)
 
 
-def scenario_call(run, cleanup, opts):
+def window_with_peer(run, cleanup, room):
+    """A server, a headless peer `bob` in `room`, and the window on its start
+    view with that room filled in; returns (server, app)."""
     server = Server()
     cleanup.append(server)
-    bob = Peer(server.url, "stalls", "bob", "--duration", "300", video=MOVING_BARS, timeout=300)
+    bob = Peer(server.url, room, "bob", "--duration", "300", video=MOVING_BARS, timeout=300)
     cleanup.append(bob)
     wait_until(lambda: server.health()["peers"] >= 1, 20, "bob never joined")
-    app = run.window({"server-url": f"'{server.url}'", "room": "'stalls'", "display-name": "'win'"})
+    app = run.window({"server-url": f"'{server.url}'", "room": f"'{room}'", "display-name": "'win'"})
     cleanup.append(app)
     settle(1.0)
+    return server, app
+
+
+def scenario_call(run, cleanup, opts):
+    server, app = window_with_peer(run, cleanup, "stalls")
     phase(run, app, "join", "join", r"peer bob: video \d+x\d+", 40)
     run.mark("in-call")
     settle(opts.call_seconds)
@@ -287,18 +294,8 @@ def scenario_slow_sound(run, cleanup, opts):
 
 
 def scenario_hung_server(run, cleanup, opts):
-    server = Server()
-    cleanup.append(server)
-    bob = Peer(server.url, "hung", "bob", "--duration", "300", video=MOVING_BARS, timeout=300)
-    cleanup.append(bob)
-    wait_until(lambda: server.health()["peers"] >= 1, 20, "bob never joined")
-    app = run.window({"server-url": f"'{server.url}'", "room": "'hung'", "display-name": "'win'"})
-    cleanup.append(app)
-    settle(1.0)
-    m = app.mark()
-    run.mark("join")
-    app.action("join")
-    app.wait_log(r"peer bob: video \d+x\d+", 40, m)
+    server, app = window_with_peer(run, cleanup, "hung")
+    phase(run, app, "join", "join", r"peer bob: video \d+x\d+", 40)
     settle(1.0)
     m = app.mark()
     run.mark("server-stopped")

@@ -11,9 +11,9 @@
 
 #include "gst_ref.h"
 
-#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace palaver {
 
@@ -74,7 +74,7 @@ inline bool haveElement(const char* factory)
 
 // The sentence for the first of `factories` that is missing; true when all
 // are there.
-inline bool haveElements(std::initializer_list<const char*> factories, std::string& error)
+inline bool haveElements(const std::vector<const char*>& factories, std::string& error)
 {
     for (const char* factory : factories) {
         if (!haveElement(factory)) {

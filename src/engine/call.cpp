@@ -52,11 +52,7 @@ bool Call::start(std::string& error)
         startFailure_ = "bad-pipeline"; // also for an element the user named that is not installed
         return false;
     }
-    if (!LocalMedia::checkElements(options_.media, error)
-        // webrtcbin and what it makes inside: ICE, DTLS-SRTP, SCTP, RTP.
-        || !haveElements({ "webrtcbin", "nicesrc", "nicesink", "dtlssrtpenc", "dtlssrtpdec", "sctpenc", "sctpdec", "rtpbin" },
-            error)
-        || (!options_.fakeSinks && !haveElements({ "audiomixer", "autoaudiosink" }, error))) {
+    if (!LocalMedia::checkElements(options_.media, !options_.fakeSinks, error)) {
         startFailure_ = "missing-element";
         return false;
     }

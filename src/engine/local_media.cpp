@@ -192,43 +192,42 @@ bool LocalMedia::check(const MediaOptions& options, std::string& error)
     return true;
 }
 
-bool LocalMedia::checkElements(const MediaOptions& options, std::string& error)
+std::vector<const char*> LocalMedia::requiredElements(const MediaOptions& options, bool realOutput)
 {
-    // Receiving is always possible (a receive-only peer still decodes).
-    if (!haveElements({ "rtpvp8depay", "vp8dec", "videoconvert", "rtpopusdepay", "opusdec", "audioconvert", "audioresample" },
-            error))
-        return false;
-    if (options.videoSource != "none"
-        && !haveElements({ "videoconvert", "videoscale", "videorate", "vp8enc", "rtpvp8pay" }, error))
-        return false;
-    if (options.audioSource != "none" && !haveElements({ "audioconvert", "audioresample", "volume", "opusenc", "rtpopuspay" }, error))
-        return false;
-    return true;
+    // webrtcbin and what it makes inside (ICE, DTLS-SRTP, SCTP, RTP), and
+    // receiving, which is always possible (a receive-only peer decodes).
+    std::vector<const char*> names = { "queue", "tee", "capsfilter", "fakesink", "webrtcbin", "nicesrc", "nicesink",
+        "dtlssrtpenc", "dtlssrtpdec", "sctpenc", "sctpdec", "rtpbin", "rtpvp8depay", "vp8dec", "videoconvert",
+        "rtpopusdepay", "opusdec", "audioconvert", "audioresample" };
+    if (options.videoSource != "none")
+        names.insert(names.end(), { "videoscale", "videorate", "vp8enc", "rtpvp8pay" });
+    if (options.audioSource != "none")
+        names.insert(names.end(), { "volume", "opusenc", "rtpopuspay" });
+    if (realOutput)
+        names.insert(names.end(), { "audiomixer", "autoaudiosink" });
+    return names;
+}
+
+bool LocalMedia::checkElements(const MediaOptions& options, bool realOutput, std::string& error)
+{
+    return haveElements(requiredElements(options, realOutput), error);
 }
 
 void LocalMedia::preload(const MediaOptions& options, const Devices& devices, bool realOutput)
 {
-    std::vector<const char*> names = { "queue", "tee", "capsfilter", "fakesink", "webrtcbin", "nicesrc", "nicesink",
-        "dtlssrtpenc", "dtlssrtpdec", "srtpenc", "srtpdec", "sctpenc", "sctpdec", "rtpbin", "rtpvp8depay", "vp8dec",
-        "videoconvert", "rtpopusdepay", "opusdec", "audioconvert", "audioresample" };
-    if (options.videoSource != "none") {
-        for (const char* name : { "videoscale", "videorate", "vp8enc", "rtpvp8pay" })
-            names.push_back(name);
-        if (options.videoSource.empty())
-            names.push_back(devices.camera ? kVideoKind.device : "videotestsrc");
-    }
-    if (options.audioSource != "none") {
-        for (const char* name : { "volume", "opusenc", "rtpopuspay", "webrtcdsp" })
-            names.push_back(name);
-        if (options.audioSource.empty())
-            names.push_back(devices.microphone ? kAudioKind.device : "audiotestsrc");
-    }
+    // What a call needs, and what it may use: the sources picked for us,
+    // audio processing, H.264 when preferred, the default video sink.
+    std::vector<const char*> names = requiredElements(options, realOutput);
+    if (options.videoSource.empty())
+        names.push_back(devices.camera ? kVideoKind.device : "videotestsrc");
+    if (options.audioSource.empty())
+        names.push_back(devices.microphone ? kAudioKind.device : "audiotestsrc");
+    if (options.audioSource != "none")
+        names.push_back("webrtcdsp");
     if (options.videoCodec == VideoCodec::H264)
-        for (const char* name : { "x264enc", "h264parse", "rtph264pay", "rtph264depay", "avdec_h264" })
-            names.push_back(name);
+        names.insert(names.end(), { "x264enc", "h264parse", "rtph264pay", "rtph264depay", "avdec_h264" });
     if (realOutput)
-        for (const char* name : { "audiomixer", "webrtcechoprobe", "autoaudiosink", "autovideosink" })
-            names.push_back(name);
+        names.insert(names.end(), { "webrtcechoprobe", "autovideosink" });
     GstRegistry* registry = gst_registry_get();
     for (const char* name : names) {
         GRef<GstPluginFeature> feature = adopt(gst_registry_find_feature(registry, name, GST_TYPE_ELEMENT_FACTORY));
@@ -424,11 +423,18 @@ bool LocalMedia::addPreview(GRef<GstElement> sink, std::string& error)
     // The preview must never hold the tee back: the encoders are behind it.
     g_object_set(queue.get(), "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
     gst_util_set_object_arg(G_OBJECT(queue.get()), "leaky", "downstream");
-    if (!addAndLink(pipeline_, { queue.get(), sink.get() }, error)) {
-        error = "cannot show the local preview (" + error + ")";
-        for (GstElement* e : { queue.get(), sink.get() })
+    // On failure both leave the pipeline again; the caller's sink goes with
+    // its GRef.
+    auto remove = [this, &queue, &sink] {
+        for (GstElement* e : { queue.get(), sink.get() }) {
+            gst_element_set_state(e, GST_STATE_NULL);
             if (GST_OBJECT_PARENT(e) == GST_OBJECT(pipeline_))
                 gst_bin_remove(pipeline_, e);
+        }
+    };
+    if (!addAndLink(pipeline_, { queue.get(), sink.get() }, error)) {
+        error = "cannot show the local preview (" + error + ")";
+        remove();
         return false;
     }
     // Downstream first, then the tee.
@@ -440,10 +446,7 @@ bool LocalMedia::addPreview(GRef<GstElement> sink, std::string& error)
         error = "cannot show the local preview (the video tee gave no output)";
         if (teeSrc)
             gst_element_release_request_pad(videoRawTee_.get(), teeSrc.get());
-        for (GstElement* e : { queue.get(), sink.get() }) {
-            gst_element_set_state(e, GST_STATE_NULL);
-            gst_bin_remove(pipeline_, e);
-        }
+        remove();
         return false;
     }
     return true;

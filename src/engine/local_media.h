@@ -18,6 +18,7 @@
 #include <atomic>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace palaver::engine {
 
@@ -43,10 +44,12 @@ public:
     // Checks the descriptions given in `options` without building anything:
     // a bad one is a clear error before any device is probed.
     static bool check(const MediaOptions& options, std::string& error);
-    // Checks that every element the local media and its mandatory codecs
-    // need is installed (VP8 and Opus both ways: docs/protocol.md, "Media");
-    // else the sentence of the first missing one.
-    static bool checkElements(const MediaOptions& options, std::string& error);
+    // Every element a call with these options cannot do without: webrtcbin
+    // and its insides, VP8 and Opus both ways (docs/protocol.md, "Media"),
+    // the sound output when `realOutput`.
+    static std::vector<const char*> requiredElements(const MediaOptions& options, bool realOutput);
+    // False with the sentence of the first of them that is missing.
+    static bool checkElements(const MediaOptions& options, bool realOutput, std::string& error);
 
     // Loads the plugins that build() and a call with these options will
     // use (dlopen on first use), so that the main loop does not. Any thread.

@@ -164,6 +164,17 @@ void testStampThroughVp8()
     gst_element_set_state(pipeline.get(), GST_STATE_NULL);
 }
 
+// Small live test sources; "none" for a kind not sent.
+MediaOptions testSources(const char* video, const char* audio)
+{
+    MediaOptions options;
+    options.videoSource = video;
+    options.audioSource = audio;
+    options.width = 160;
+    options.height = 120;
+    return options;
+}
+
 // Mute and camera-off set before the media exists (the window's buttons
 // while the devices are probed) hold once it is built: the microphone
 // starts silent, frames start black.
@@ -173,11 +184,7 @@ void testMuteBeforeBuild()
     LocalMedia media(GST_BIN(pipeline.get()));
     media.setAudioMuted(true);
     media.setVideoBlanked(true);
-    MediaOptions options;
-    options.videoSource = "videotestsrc is-live=true";
-    options.audioSource = "audiotestsrc is-live=true";
-    options.width = 160;
-    options.height = 120;
+    MediaOptions options = testSources("videotestsrc is-live=true", "audiotestsrc is-live=true");
     std::string error;
     g_assert_true(media.build(options, Devices {}, error));
     GRef<GstElement> volume = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "mic-volume"));
@@ -197,11 +204,7 @@ void testPreview()
 {
     GRef<GstElement> pipeline = adopt(gst_pipeline_new(nullptr));
     LocalMedia media(GST_BIN(pipeline.get()));
-    MediaOptions options;
-    options.videoSource = "videotestsrc is-live=true";
-    options.audioSource = "none";
-    options.width = 160;
-    options.height = 120;
+    MediaOptions options = testSources("videotestsrc is-live=true", "none");
     std::string error;
     g_assert_true(media.build(options, Devices {}, error));
     GRef<GstElement> sink = adopt(gst_element_factory_make("appsink", nullptr));
@@ -214,9 +217,7 @@ void testPreview()
 
     GRef<GstElement> audioOnly = adopt(gst_pipeline_new(nullptr));
     LocalMedia noVideo(GST_BIN(audioOnly.get()));
-    options.videoSource = "none";
-    options.audioSource = "audiotestsrc is-live=true";
-    g_assert_true(noVideo.build(options, Devices {}, error));
+    g_assert_true(noVideo.build(testSources("none", "audiotestsrc is-live=true"), Devices {}, error));
     GRef<GstElement> unused = adopt(gst_element_factory_make("fakesink", nullptr));
     g_assert_false(noVideo.addPreview(unused, error));
     g_assert_true(error.empty());
