@@ -46,15 +46,15 @@ struct Connection::DropHistory {
 };
 
 Connection::Connection(Worker& worker, uint64_t id, int fd, GRef<GIOStream> tlsStream, std::string remote)
-    : worker_(worker)
+    : worker_(&worker)
     , id_(id)
     , fd_(fd)
     , tlsStream_(std::move(tlsStream))
     , remote_(std::move(remote))
 {
-    lastSeen_ = worker_.now();
-    refilledAt_ = worker_.now();
-    tokens_ = worker_.server().config().burst;
+    lastSeen_ = worker_->now();
+    refilledAt_ = worker_->now();
+    tokens_ = worker_->server().config().burst;
 }
 
 Connection::~Connection()
@@ -77,7 +77,7 @@ void Connection::start(std::string_view early)
 
 bool Connection::readSome(size_t& n, bool& eof)
 {
-    uint8_t* buffer = worker_.readBuffer();
+    uint8_t* buffer = worker_->readBuffer();
     eof = false;
     n = 0;
     if (tlsStream_) {
@@ -119,7 +119,8 @@ void Connection::onReadable()
     // other connections; a TLS stream may hold decrypted bytes that epoll
     // cannot see, so it is read until it would block.
     for (int round = 0; tlsStream_ || round < 4; ++round) {
-        if (state_ == State::Dead)
+        // A moving connection is read again by its next worker.
+        if (state_ == State::Dead || moving_)
             return;
         size_t n = 0;
         bool eof = false;
@@ -136,8 +137,8 @@ void Connection::onReadable()
         }
         if (n == 0)
             return;
-        lastSeen_ = worker_.now(); // any byte is a sign of life, not only whole frames
-        consume(worker_.readBuffer(), n);
+        lastSeen_ = worker_->now(); // any byte is a sign of life, not only whole frames
+        consume(worker_->readBuffer(), n);
         if (n < Worker::kReadBufferSize && !tlsStream_)
             return;
     }
@@ -147,6 +148,10 @@ void Connection::consume(uint8_t* data, size_t length)
 {
     if (failing_) {
         std::string().swap(in_);
+        return;
+    }
+    if (moving_) {
+        in_.append(reinterpret_cast<char*>(data), length);
         return;
     }
     if (in_.empty()) {
@@ -165,8 +170,8 @@ void Connection::consume(uint8_t* data, size_t length)
 size_t Connection::processFrames(uint8_t* data, size_t length)
 {
     size_t at = 0;
-    const uint64_t maxFrame = worker_.server().config().maxFrameSize;
-    while (at < length && state_ != State::Dead && !failing_) {
+    const uint64_t maxFrame = worker_->server().config().maxFrameSize;
+    while (at < length && state_ != State::Dead && !failing_ && !moving_) {
         if (skip_) {
             size_t n = static_cast<size_t>(std::min<uint64_t>(skip_, length - at));
             skip_ -= n;
@@ -211,7 +216,7 @@ void Connection::handleFrame(const ws::FrameHeader& header, uint8_t* payload)
     case ws::Opcode::Ping:
         if (state_ == State::Open && allowFrame()) {
             ws::appendFrame(out_, ws::Opcode::Pong, data);
-            worker_.markDirty(this);
+            worker_->markDirty(this);
         }
         return;
     case ws::Opcode::Pong:
@@ -220,7 +225,7 @@ void Connection::handleFrame(const ws::FrameHeader& header, uint8_t* payload)
         closeReceived_ = true;
         if (state_ == State::Closing) {
             // The answer to our close: done once our close frame is out.
-            worker_.markDirty(this);
+            worker_->markDirty(this);
             return;
         }
         uint16_t code = 0;
@@ -243,8 +248,8 @@ void Connection::handleFrame(const ws::FrameHeader& header, uint8_t* payload)
         leaveRoom("closed");
         ws::appendCloseFrame(out_, code);
         state_ = State::Closing;
-        worker_.addCloseDeadline(this);
-        worker_.markDirty(this);
+        worker_->addCloseDeadline(this);
+        worker_->markDirty(this);
         return;
     }
     case ws::Opcode::Continuation:
@@ -253,7 +258,7 @@ void Connection::handleFrame(const ws::FrameHeader& header, uint8_t* payload)
             return;
         }
         fragments_.append(data);
-        if (uint64_t max = worker_.server().config().maxFrameSize; max && fragments_.size() > max) {
+        if (uint64_t max = worker_->server().config().maxFrameSize; max && fragments_.size() > max) {
             std::string().swap(fragments_);
             fragmentOpcode_ = ws::Opcode::Continuation;
             tooLarge();
@@ -285,10 +290,10 @@ void Connection::handleFrame(const ws::FrameHeader& header, uint8_t* payload)
 
 bool Connection::allowFrame()
 {
-    const Config& config = worker_.server().config();
+    const Config& config = worker_->server().config();
     if (config.rate <= 0)
         return true;
-    int64_t now = worker_.now();
+    int64_t now = worker_->now();
     tokens_ = std::min<double>(config.burst, tokens_ + (now - refilledAt_) * config.rate / G_USEC_PER_SEC);
     refilledAt_ = now;
     if (tokens_ >= 1) {
@@ -317,7 +322,7 @@ bool Connection::allowFrame()
 
 void Connection::handleMessage(ws::Opcode opcode, std::string_view data)
 {
-    WorkerMetrics::add(worker_.counters().messagesReceived);
+    WorkerMetrics::add(worker_->counters().messagesReceived);
     if (!allowFrame())
         return;
     if (opcode == ws::Opcode::Binary) {
@@ -372,7 +377,7 @@ void Connection::relay(RelayType type, const std::optional<std::string>& to, Bui
 {
     static constexpr const char* refs[] = { "send-offer", "send-answer", "ice-candidate" };
     const char* ref = refs[static_cast<size_t>(type)];
-    auto target = worker_.server().rooms().resolve(room_, peer_, to);
+    auto target = worker_->server().rooms().resolve(room_, peer_, to);
     if (!target) {
         if (!to)
             sendError(ErrorCode::UnknownPeer, "'to' is required: the room does not hold exactly two peers", ref);
@@ -382,8 +387,8 @@ void Connection::relay(RelayType type, const std::optional<std::string>& to, Bui
             sendError(ErrorCode::UnknownPeer, "no peer '" + *to + "' in room " + room_, ref);
         return;
     }
-    WorkerMetrics::add(worker_.counters().relayed[static_cast<size_t>(type)]);
-    worker_.deliver(*target, protocol::serialize(build()));
+    WorkerMetrics::add(worker_->counters().relayed[static_cast<size_t>(type)]);
+    worker_->deliver(*target, protocol::serialize(build()));
 }
 
 void Connection::onJoin(protocol::Join& join)
@@ -392,7 +397,7 @@ void Connection::onJoin(protocol::Join& join)
         sendError(ErrorCode::AlreadyJoined, "already in room " + room_ + "; leave it first", "join");
         return;
     }
-    Server& server = worker_.server();
+    Server& server = worker_->server();
     std::optional<std::string> peer = join.peer;
     if (const TokenVerifier* verifier = server.tokens()) {
         std::string why;
@@ -417,31 +422,78 @@ void Connection::onJoin(protocol::Join& join)
             return;
         }
     }
-    uint64_t session = worker_.newSession();
-    auto result = server.rooms().join(join.room, peer, PeerRef { &worker_, id_, session });
+    joinRoom(std::move(join.room), std::move(peer), false);
+}
+
+void Connection::joinRoom(std::string room, std::optional<std::string> peer, bool reserved)
+{
+    Server& server = worker_->server();
+    uint64_t session = worker_->newSession();
+    auto result = server.rooms().join(room, peer, PeerRef { worker_, id_, session }, reserved);
     switch (result.status) {
+    case RoomRegistry::JoinStatus::Elsewhere:
+        // The room is served by another worker: the connection goes there
+        // and joins on that thread, so that relaying in the room never
+        // crosses threads. The registry holds the room for it meanwhile.
+        pendingJoin_ = PendingJoin { std::move(room), std::move(peer) };
+        moving_ = true;
+        worker_->moveTo(this, result.owner);
+        return;
     case RoomRegistry::JoinStatus::PeerIdTaken:
-        logEvent(G_LOG_LEVEL_INFO, join.room, *peer, "refused %s: peer id taken", remote_.c_str());
-        sendError(ErrorCode::PeerIdTaken, "peer id '" + *peer + "' is in use in room " + join.room, "join");
+        logEvent(G_LOG_LEVEL_INFO, room, *peer, "refused %s: peer id taken", remote_.c_str());
+        sendError(ErrorCode::PeerIdTaken, "peer id '" + *peer + "' is in use in room " + room, "join");
         return;
     case RoomRegistry::JoinStatus::RoomFull:
-        logEvent(G_LOG_LEVEL_INFO, join.room, peer.value_or(""), "refused %s: room full", remote_.c_str());
-        sendError(ErrorCode::RoomFull, "room " + join.room + " is full", "join");
+        logEvent(G_LOG_LEVEL_INFO, room, peer.value_or(""), "refused %s: room full", remote_.c_str());
+        sendError(ErrorCode::RoomFull, "room " + room + " is full", "join");
         return;
     case RoomRegistry::JoinStatus::Joined:
         break;
     }
-    room_ = std::move(join.room);
+    room_ = std::move(room);
     peer_ = std::move(result.peer);
     session_ = session;
     everJoined_ = true;
-    WorkerMetrics::add(worker_.counters().joins);
+    WorkerMetrics::add(worker_->counters().joins);
     logEvent(G_LOG_LEVEL_INFO, room_, peer_, "%s joined room %s as %s (%zu already there)", remote_.c_str(), room_.c_str(),
         peer_.c_str(), result.existing.size());
     protocol::Joined joined { room_, peer_, std::move(result.existing), server.iceServers().forPeer(peer_, g_get_real_time() / G_USEC_PER_SEC) };
     sendText(protocol::serialize(protocol::ServerMessage(std::move(joined))));
     if (!result.others.empty())
-        worker_.deliverAll(result.others, protocol::serialize(protocol::ServerMessage(protocol::PeerJoined { peer_ })));
+        worker_->deliverAll(result.others, protocol::serialize(protocol::ServerMessage(protocol::PeerJoined { peer_ })));
+}
+
+void Connection::resumeAfterMove()
+{
+    moving_ = false;
+    if (pendingJoin_) {
+        PendingJoin join = std::move(*pendingJoin_);
+        pendingJoin_.reset();
+        if (state_ == State::Open)
+            joinRoom(std::move(join.room), std::move(join.peer), true);
+        else
+            worker_->server().rooms().release(join.room);
+    }
+    // What arrived behind the join, in order; then whatever the socket (or
+    // the TLS layer, where epoll cannot see it) holds.
+    if (!in_.empty() && state_ == State::Open && !moving_) {
+        std::string rest;
+        rest.swap(in_);
+        consume(reinterpret_cast<uint8_t*>(rest.data()), rest.size());
+    }
+    if (state_ != State::Dead && !moving_)
+        onReadable();
+    if (state_ != State::Dead && outOffset_ < out_.size())
+        worker_->markDirty(this);
+}
+
+void Connection::abandonPendingJoin()
+{
+    if (!pendingJoin_)
+        return;
+    worker_->server().rooms().release(pendingJoin_->room);
+    pendingJoin_.reset();
+    moving_ = false;
 }
 
 void Connection::onLeave()
@@ -453,11 +505,11 @@ void Connection::leaveRoom(const char* why)
 {
     if (!session_)
         return;
-    auto others = worker_.server().rooms().leave(room_, peer_);
-    WorkerMetrics::add(worker_.counters().leaves);
+    auto others = worker_->server().rooms().leave(room_, peer_);
+    WorkerMetrics::add(worker_->counters().leaves);
     logEvent(G_LOG_LEVEL_INFO, room_, peer_, "%s left room %s (%s)", peer_.c_str(), room_.c_str(), why);
     if (!others.empty())
-        worker_.deliverAll(others, protocol::serialize(protocol::ServerMessage(protocol::PeerLeft { peer_ })));
+        worker_->deliverAll(others, protocol::serialize(protocol::ServerMessage(protocol::PeerLeft { peer_ })));
     session_ = 0;
 }
 
@@ -472,19 +524,19 @@ void Connection::sendText(std::string_view json)
     if (state_ != State::Open)
         return;
     ws::appendFrame(out_, ws::Opcode::Text, json);
-    worker_.markDirty(this);
+    worker_->markDirty(this);
 }
 
 void Connection::sendError(ErrorCode code, std::string message, std::optional<std::string> ref)
 {
-    WorkerMetrics::add(worker_.counters().errors[static_cast<size_t>(code)]);
+    WorkerMetrics::add(worker_->counters().errors[static_cast<size_t>(code)]);
     g_debug("error to %s (%s): %s: %s", remote_.c_str(), peer_.c_str(), protocol::errorCodeName(code), message.c_str());
     sendText(protocol::serialize(protocol::ServerMessage(protocol::Error { code, std::move(message), std::move(ref) })));
 }
 
 void Connection::tooLarge()
 {
-    sendError(ErrorCode::TooLarge, "the message is larger than " + std::to_string(worker_.server().config().maxFrameSize) + " bytes",
+    sendError(ErrorCode::TooLarge, "the message is larger than " + std::to_string(worker_->server().config().maxFrameSize) + " bytes",
         std::nullopt);
     close(kCloseTooLarge, "message too large");
 }
@@ -496,18 +548,19 @@ void Connection::protocolError(uint16_t code, const char* why)
     if (state_ == State::Open)
         close(code, why);
     else
-        worker_.markDirty(this); // our close frame is queued or out: flush() shuts down
+        worker_->markDirty(this); // our close frame is queued or out: flush() shuts down
 }
 
 void Connection::close(uint16_t code, std::string_view reason)
 {
     if (state_ != State::Open)
         return;
+    abandonPendingJoin();
     leaveRoom("closed by the server");
     ws::appendCloseFrame(out_, code, reason);
     state_ = State::Closing;
-    worker_.addCloseDeadline(this);
-    worker_.markDirty(this);
+    worker_->addCloseDeadline(this);
+    worker_->markDirty(this);
 }
 
 void Connection::drop(const char* why)
@@ -523,7 +576,7 @@ void Connection::sendPing()
     if (state_ != State::Open)
         return;
     ws::appendFrame(out_, ws::Opcode::Ping, {});
-    worker_.markDirty(this);
+    worker_->markDirty(this);
 }
 
 void Connection::onJoinDeadline()
@@ -575,7 +628,7 @@ void Connection::flush()
             }
             if (!wantWrite_) {
                 wantWrite_ = true;
-                worker_.setWantWrite(this, true);
+                worker_->setWantWrite(this, true);
             }
             return;
         }
@@ -589,7 +642,7 @@ void Connection::flush()
         std::string().swap(out_);
     if (wantWrite_) {
         wantWrite_ = false;
-        worker_.setWantWrite(this, false);
+        worker_->setWantWrite(this, false);
     }
     // Closing handshake complete on both sides: close the socket.
     if (state_ == State::Closing && closeReceived_ && !failing_) {
@@ -614,9 +667,10 @@ void Connection::teardown()
 {
     if (state_ == State::Dead)
         return;
+    abandonPendingJoin();
     leaveRoom("disconnected");
     state_ = State::Dead;
-    worker_.retire(this);
+    worker_->retire(this);
 }
 
 } // namespace palaver::server

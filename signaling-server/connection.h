@@ -32,6 +32,8 @@ public:
     bool isDead() const { return state_ == State::Dead; }
     bool isOpen() const { return state_ == State::Open; }
     bool hasJoinedOnce() const { return everJoined_; }
+    // Handed to its room's worker at the end of this dispatch (worker.h).
+    bool isMoving() const { return moving_; }
     int64_t lastSeen() const { return lastSeen_; }
 
     // Bytes the HTTP layer had already read past the upgrade request.
@@ -52,6 +54,11 @@ public:
     // Fired by the worker's deadline queues.
     void onJoinDeadline();
     void onCloseDeadline();
+    // On the worker it was handed to: joins the room it came for, then
+    // goes on with the bytes it had read past the join.
+    void resumeAfterMove();
+    // Gives up the room held for a join on its way to another worker.
+    void abandonPendingJoin();
 
 private:
     enum class State { Open, Closing, Dead };
@@ -63,6 +70,7 @@ private:
     void handleMessage(ws::Opcode opcode, std::string_view data);
     void handleText(std::string_view text);
     void onJoin(protocol::Join& join);
+    void joinRoom(std::string room, std::optional<std::string> peer, bool reserved);
     void onLeave();
     template<typename Build>
     void relay(RelayType type, const std::optional<std::string>& to, Build&& build);
@@ -75,7 +83,7 @@ private:
     void leaveRoom(const char* why);
     void teardown();
 
-    Worker& worker_;
+    Worker* worker_; // changes when the connection moves to its room's worker
     const uint64_t id_;
     int fd_;
     GRef<GIOStream> tlsStream_;
@@ -90,6 +98,16 @@ private:
     bool failing_ = false;
     bool shutDown_ = false;
     bool wantWrite_ = false;
+    // A join for a room owned by another worker: no more frames are
+    // processed here (what was read stays in in_) until that worker has
+    // the connection and has joined it (resumeAfterMove).
+    bool moving_ = false;
+    struct PendingJoin {
+        std::string room;
+        std::optional<std::string> peer;
+    };
+    std::optional<PendingJoin> pendingJoin_;
+    int64_t joinDeadline_ = 0; // monotonic µs; 0: none
     bool queuedDirty_ = false;
     size_t keepaliveIndex_ = 0; // position in the worker's keepalive slot (id % ticks)
 

@@ -29,7 +29,8 @@ void sample(std::string& out, const char* name, uint64_t value, const char* labe
 
 } // namespace
 
-std::string renderMetrics(const std::vector<const WorkerMetrics*>& workers, size_t rooms, size_t peers)
+std::string renderMetrics(const std::vector<const WorkerMetrics*>& workers, const std::vector<WorkerRooms>& workerRooms, size_t rooms,
+    size_t peers)
 {
     std::string out;
     out.reserve(2048);
@@ -59,6 +60,30 @@ std::string renderMetrics(const std::vector<const WorkerMetrics*>& workers, size
         auto code = static_cast<protocol::ErrorCode>(i);
         sample(out, "palaver_errors_total", sum(workers, [i](const WorkerMetrics& m) -> auto& { return m.errors[i]; }), "code", protocol::errorCodeName(code));
     }
+
+    metric(out, "palaver_connections_moved_total", "counter",
+        "Connections handed to the worker that owns the room they joined.");
+    sample(out, "palaver_connections_moved_total", sum(workers, [](const WorkerMetrics& m) -> auto& { return m.movedIn; }));
+    metric(out, "palaver_messages_crossed_workers_total", "counter",
+        "Messages passed from one worker thread to another (0 while every room lives on one worker).");
+    sample(out, "palaver_messages_crossed_workers_total", sum(workers, [](const WorkerMetrics& m) -> auto& { return m.crossWorker; }));
+
+    // Per worker, to see how rooms and load are spread.
+    auto perWorker = [&](const char* name, const char* type, const char* help, auto value) {
+        metric(out, name, type, help);
+        for (size_t i = 0; i < workers.size(); ++i) {
+            std::string index = std::to_string(i);
+            sample(out, name, value(i), "worker", index.c_str());
+        }
+    };
+    perWorker("palaver_worker_connections", "gauge", "Open WebSocket connections served by each worker thread.",
+        [&](size_t i) { return static_cast<uint64_t>(workers[i]->connections.load(std::memory_order_relaxed)); });
+    perWorker("palaver_worker_rooms", "gauge", "Rooms owned by each worker thread.",
+        [&](size_t i) { return i < workerRooms.size() ? workerRooms[i].rooms : 0; });
+    perWorker("palaver_worker_peers", "gauge", "Peers in the rooms each worker thread owns, with joins on their way to it.",
+        [&](size_t i) { return i < workerRooms.size() ? workerRooms[i].peers : 0; });
+    perWorker("palaver_worker_messages_received_total", "counter", "Data frames received by each worker thread.",
+        [&](size_t i) { return workers[i]->messagesReceived.load(std::memory_order_relaxed); });
     return out;
 }
 

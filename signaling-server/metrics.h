@@ -24,6 +24,8 @@ struct alignas(64) WorkerMetrics {
     std::array<std::atomic<uint64_t>, static_cast<size_t>(RelayType::Count)> relayed {};
     std::array<std::atomic<uint64_t>, protocol::kErrorCodeCount> errors {};
     std::atomic<uint64_t> keepaliveDrops { 0 };
+    std::atomic<uint64_t> movedIn { 0 };          // connections handed to this worker to join a room it owns
+    std::atomic<uint64_t> crossWorker { 0 };      // messages posted to another worker's mailbox
 
     static void add(std::atomic<uint64_t>& counter, uint64_t n = 1)
     {
@@ -31,7 +33,16 @@ struct alignas(64) WorkerMetrics {
     }
 };
 
-// Prometheus text exposition format 0.0.4.
-std::string renderMetrics(const std::vector<const WorkerMetrics*>& workers, size_t rooms, size_t peers);
+// What the room registry says of one worker: the rooms it owns and their
+// peers (with joins on their way to it).
+struct WorkerRooms {
+    size_t rooms = 0;
+    size_t peers = 0;
+};
+
+// Prometheus text exposition format 0.0.4. `workerRooms` is parallel to
+// `workers`.
+std::string renderMetrics(const std::vector<const WorkerMetrics*>& workers, const std::vector<WorkerRooms>& workerRooms, size_t rooms,
+    size_t peers);
 
 } // namespace palaver::server

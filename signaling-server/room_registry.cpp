@@ -24,43 +24,117 @@ RoomRegistry::RoomRegistry(int maxRoomPeers)
 {
 }
 
+void RoomRegistry::setWorkers(std::vector<Worker*> workers)
+{
+    std::lock_guard lock(mutex_);
+    workers_ = std::move(workers);
+    loads_.assign(workers_.size(), Load {});
+}
+
 const RoomRegistry::Member* RoomRegistry::find(const Room& room, const std::string& peer)
 {
-    for (const auto& m : room) {
+    for (const auto& m : room.members) {
         if (m.peer == peer)
             return &m;
     }
     return nullptr;
 }
 
-RoomRegistry::JoinResult RoomRegistry::join(const std::string& roomId, const std::optional<std::string>& peer, const PeerRef& self)
+// By peers (members and holds), then rooms: rooms differ in size, and a
+// worker's cost is its peers' messages.
+Worker* RoomRegistry::leastLoaded() const
+{
+    size_t best = 0;
+    for (size_t i = 1; i < loads_.size(); ++i) {
+        const Load& a = loads_[i];
+        const Load& b = loads_[best];
+        if (a.peers < b.peers || (a.peers == b.peers && a.rooms < b.rooms))
+            best = i;
+    }
+    return workers_[best];
+}
+
+RoomRegistry::Load* RoomRegistry::loadOf(Worker* worker)
+{
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        if (workers_[i] == worker)
+            return &loads_[i];
+    }
+    return nullptr;
+}
+
+void RoomRegistry::eraseIfEmpty(std::unordered_map<std::string, Room>::iterator it)
+{
+    Room& room = it->second;
+    if (!room.members.empty() || room.held)
+        return;
+    if (Load* load = loadOf(room.owner))
+        --load->rooms;
+    rooms_.erase(it);
+}
+
+RoomRegistry::JoinResult RoomRegistry::join(const std::string& roomId, const std::optional<std::string>& peer, const PeerRef& self, bool reserved)
 {
     JoinResult result;
     std::lock_guard lock(mutex_);
     auto [it, created] = rooms_.try_emplace(roomId);
     Room& room = it->second;
+    if (created) {
+        room.owner = workers_.empty() ? self.worker : leastLoaded();
+        if (Load* load = loadOf(room.owner))
+            ++load->rooms;
+    }
+    Load* load = loadOf(room.owner);
+    if (room.owner != self.worker) {
+        result.status = JoinStatus::Elsewhere;
+        result.owner = room.owner;
+        if (!reserved) {
+            ++room.held;
+            if (load)
+                ++load->peers;
+        }
+        return result;
+    }
+    if (reserved) {
+        --room.held;
+        if (load)
+            --load->peers;
+    }
     // docs/protocol.md: peer-id-taken comes before room-full.
     if (peer && find(room, *peer)) {
         result.status = JoinStatus::PeerIdTaken;
-    } else if (room.size() >= maxRoomPeers_) {
+    } else if (room.members.size() >= maxRoomPeers_) {
         result.status = JoinStatus::RoomFull;
     } else {
         result.peer = peer ? *peer : randomPeerId();
         while (!peer && find(room, result.peer))
             result.peer = randomPeerId();
-        result.existing.reserve(room.size());
-        result.others.reserve(room.size());
-        for (const auto& m : room) {
+        result.existing.reserve(room.members.size());
+        result.others.reserve(room.members.size());
+        for (const auto& m : room.members) {
             result.existing.push_back(m.peer);
             result.others.push_back(m.ref);
         }
-        room.push_back({ result.peer, self });
+        room.members.push_back({ result.peer, self });
         ++peers_;
+        if (load)
+            ++load->peers;
         return result;
     }
-    if (created)
-        rooms_.erase(it);
+    eraseIfEmpty(it);
     return result;
+}
+
+void RoomRegistry::release(const std::string& roomId)
+{
+    std::lock_guard lock(mutex_);
+    auto it = rooms_.find(roomId);
+    if (it == rooms_.end() || it->second.held == 0)
+        return;
+    --it->second.held;
+    if (Load* load = loadOf(it->second.owner))
+        --load->peers;
+    eraseIfEmpty(it);
 }
 
 std::vector<PeerRef> RoomRegistry::leave(const std::string& roomId, const std::string& peer)
@@ -71,20 +145,19 @@ std::vector<PeerRef> RoomRegistry::leave(const std::string& roomId, const std::s
     if (it == rooms_.end())
         return others;
     Room& room = it->second;
-    for (auto m = room.begin(); m != room.end(); ++m) {
+    for (auto m = room.members.begin(); m != room.members.end(); ++m) {
         if (m->peer == peer) {
-            room.erase(m);
+            room.members.erase(m);
             --peers_;
+            if (Load* load = loadOf(room.owner))
+                --load->peers;
             break;
         }
     }
-    if (room.empty()) {
-        rooms_.erase(it);
-        return others;
-    }
-    others.reserve(room.size());
-    for (const auto& m : room)
+    others.reserve(room.members.size());
+    for (const auto& m : room.members)
         others.push_back(m.ref);
+    eraseIfEmpty(it);
     return others;
 }
 
@@ -94,23 +167,33 @@ std::optional<PeerRef> RoomRegistry::resolve(const std::string& roomId, const st
     auto it = rooms_.find(roomId);
     if (it == rooms_.end())
         return std::nullopt;
-    const Room& room = it->second;
+    const auto& members = it->second.members;
     if (to) {
         if (*to == self)
             return std::nullopt;
-        if (const Member* m = find(room, *to))
+        if (const Member* m = find(it->second, *to))
             return m->ref;
         return std::nullopt;
     }
-    if (room.size() != 2)
+    if (members.size() != 2)
         return std::nullopt;
-    return room[0].peer == self ? room[1].ref : room[0].ref;
+    return members[0].peer == self ? members[1].ref : members[0].ref;
 }
 
 RoomRegistry::Counts RoomRegistry::counts()
 {
     std::lock_guard lock(mutex_);
     return { rooms_.size(), peers_ };
+}
+
+std::vector<RoomRegistry::Counts> RoomRegistry::countsPerWorker()
+{
+    std::lock_guard lock(mutex_);
+    std::vector<Counts> out;
+    out.reserve(loads_.size());
+    for (const Load& load : loads_)
+        out.push_back({ load.rooms, load.peers });
+    return out;
 }
 
 } // namespace palaver::server

@@ -131,11 +131,15 @@ bool Server::start(std::string& error, int& exitCode)
     }
     boundPort_ = port;
 
+    std::vector<Worker*> placement;
     for (int i = 0; i < config_.workers; ++i) {
-        auto worker = std::make_unique<Worker>(*this, i, std::move(sockets[static_cast<size_t>(i)]));
+        workers_.push_back(std::make_unique<Worker>(*this, i, std::move(sockets[static_cast<size_t>(i)])));
+        placement.push_back(workers_.back().get());
+    }
+    rooms_.setWorkers(std::move(placement));
+    for (int i = 0; i < config_.workers; ++i) {
         std::string why;
-        bool ok = worker->start(why);
-        workers_.push_back(std::move(worker));
+        bool ok = workers_[static_cast<size_t>(i)]->start(why);
         if (!ok) {
             error = "worker " + std::to_string(i) + ": " + why;
             shutdown();
@@ -172,8 +176,11 @@ std::string Server::metricsText()
     std::vector<const WorkerMetrics*> metrics;
     for (const auto& worker : workers_)
         metrics.push_back(&worker->metrics());
+    std::vector<WorkerRooms> workerRooms;
+    for (const auto& c : rooms_.countsPerWorker())
+        workerRooms.push_back({ c.rooms, c.peers });
     auto counts = rooms_.counts();
-    return renderMetrics(metrics, counts.rooms, counts.peers);
+    return renderMetrics(metrics, workerRooms, counts.rooms, counts.peers);
 }
 
 } // namespace palaver::server

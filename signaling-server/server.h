@@ -10,6 +10,7 @@
 
 #include <gio/gio.h>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@ public:
     const IceServerList& iceServers() const { return iceServers_; }
     const TokenVerifier* tokens() const { return tokens_ ? &*tokens_ : nullptr; }
     GTlsCertificate* tlsCertificate() const { return tlsCertificate_.get(); }
+    uint64_t newConnectionId() { return nextConnectionId_.fetch_add(1, std::memory_order_relaxed); }
     std::string healthJson();
     std::string metricsText();
 
@@ -53,6 +55,9 @@ private:
     GRef<GTlsCertificate> tlsCertificate_;
     std::vector<std::unique_ptr<Worker>> workers_;
     int boundPort_ = 0;
+    // Connection ids are unique across workers: a connection keeps its id
+    // when it moves to its room's worker.
+    std::atomic<uint64_t> nextConnectionId_ { 1 };
 };
 
 } // namespace palaver::server

@@ -68,6 +68,12 @@ Worker::Worker(Server& server, int index, GRef<GSocket> listenSocket)
     , joinDeadlines_ { &Connection::onJoinDeadline, "palaver-join-deadlines", {}, {} }
     , closeDeadlines_ { &Connection::onCloseDeadline, "palaver-close-deadlines", {}, {} }
 {
+    // Made now, not when the thread starts: workers that are already
+    // running may hand connections to this one before it does.
+    epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+    mailboxFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (epollFd_ < 0 || mailboxFd_ < 0)
+        descriptorsErrno_ = errno;
 }
 
 Worker::~Worker()
@@ -114,10 +120,8 @@ void Worker::run(std::promise<std::string>* started)
 bool Worker::setUp(std::string& error)
 {
     readBuffer_ = std::make_unique<uint8_t[]>(kReadBufferSize);
-    epollFd_ = epoll_create1(EPOLL_CLOEXEC);
-    mailboxFd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epollFd_ < 0 || mailboxFd_ < 0) {
-        error = std::string("cannot create the worker's event descriptors: ") + g_strerror(errno);
+        error = std::string("cannot create the worker's event descriptors: ") + g_strerror(descriptorsErrno_);
         return false;
     }
     epoll_event ev {};
@@ -160,6 +164,18 @@ bool Worker::setUp(std::string& error)
 
 void Worker::tearDown()
 {
+    // Connections handed over from now on are closed by their sender;
+    // those already in the mailbox are dropped with the rest.
+    std::vector<std::unique_ptr<Connection>> late;
+    {
+        std::lock_guard lock(mailboxMutex_);
+        stopped_ = true;
+        late.swap(arrivals_);
+    }
+    for (auto& c : late)
+        c->abandonPendingJoin();
+    late.clear();
+    departing_.clear();
     keepaliveTimer_.cancel();
     shutdownTimer_.cancel();
     joinDeadlines_.timer.cancel();
@@ -308,10 +324,25 @@ void Worker::adoptConnection(SoupServerMessage* msg, GIOStream* stream)
         g_io_stream_close(stream, nullptr, nullptr);
         return;
     }
-    const char* host = soup_server_message_get_remote_host(msg);
-    std::string remote = host ? host : "?";
-    if (GSocketAddress* address = soup_server_message_get_remote_address(msg); G_IS_INET_SOCKET_ADDRESS(address))
-        remote += ":" + std::to_string(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(address)));
+    // From the socket, not the message: libsoup logs a warning each time
+    // it cannot get the address, and a client that has already reset the
+    // connection makes it fail (libsoup tried once in the steal already).
+    std::string remote;
+    {
+        GRef<GSocketAddress> address = adopt(g_socket_get_remote_address(socket, nullptr));
+        if (!address) {
+            g_debug("worker %d: the client closed the connection during the upgrade", index_);
+            g_io_stream_close(stream, nullptr, nullptr);
+            return;
+        }
+        if (G_IS_INET_SOCKET_ADDRESS(address.get())) {
+            auto* inet = G_INET_SOCKET_ADDRESS(address.get());
+            GUnique<char> host(g_inet_address_to_string(g_inet_socket_address_get_address(inet)));
+            remote = std::string(host.get()) + ":" + std::to_string(g_inet_socket_address_get_port(inet));
+        } else {
+            remote = "?";
+        }
+    }
 
     // Bytes the client sent right behind its upgrade request may sit in
     // libsoup's input buffer, where epoll cannot see them: take them now.
@@ -343,27 +374,128 @@ void Worker::adoptConnection(SoupServerMessage* msg, GIOStream* stream)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-    uint64_t id = nextConnectionId_++;
-    auto connection = std::make_unique<Connection>(*this, id, fd, std::move(tls), remote);
-    Connection* raw = connection.get();
-    epoll_event ev {};
-    ev.events = EPOLLIN | EPOLLRDHUP;
-    ev.data.ptr = raw;
-    if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        g_warning("cannot watch the connection from %s: %s", remote.c_str(), g_strerror(errno));
+    uint64_t id = server_.newConnectionId();
+    Connection* raw = attach(std::make_unique<Connection>(*this, id, fd, std::move(tls), remote));
+    if (!raw)
         return;
-    }
-    connections_.emplace(id, std::move(connection));
-    keepaliveAdd(raw);
-    metrics_.connections.fetch_add(1, std::memory_order_relaxed);
     WorkerMetrics::add(metrics_.connectionsTotal);
     g_debug("worker %d: WebSocket connection %" G_GUINT64_FORMAT " from %s", index_, id, remote.c_str());
 
-    if (double timeout = server_.config().joinTimeout; timeout > 0) {
-        joinDeadlines_.entries.emplace_back(now_ + static_cast<int64_t>(timeout * G_USEC_PER_SEC), id);
-        armDeadline(joinDeadlines_);
-    }
+    if (double timeout = server_.config().joinTimeout; timeout > 0)
+        addJoinDeadline(raw, now_ + static_cast<int64_t>(timeout * G_USEC_PER_SEC));
     raw->start(early);
+}
+
+Connection* Worker::attach(std::unique_ptr<Connection> connection)
+{
+    Connection* raw = connection.get();
+    epoll_event ev {};
+    ev.events = EPOLLIN | EPOLLRDHUP | (raw->wantWrite_ ? uint32_t(EPOLLOUT) : 0u);
+    ev.data.ptr = raw;
+    if (epoll_ctl(epollFd_, EPOLL_CTL_ADD, raw->fd(), &ev) < 0) {
+        g_warning("cannot watch the connection from %s: %s", raw->remote_.c_str(), g_strerror(errno));
+        raw->abandonPendingJoin();
+        return nullptr;
+    }
+    connections_.emplace(raw->id(), std::move(connection));
+    keepaliveAdd(raw);
+    metrics_.connections.fetch_add(1, std::memory_order_relaxed);
+    return raw;
+}
+
+std::unique_ptr<Connection> Worker::detach(Connection* connection)
+{
+    epoll_ctl(epollFd_, EPOLL_CTL_DEL, connection->fd(), nullptr);
+    auto it = connections_.find(connection->id());
+    if (it == connections_.end())
+        return nullptr;
+    keepaliveRemove(connection);
+    std::unique_ptr<Connection> owned = std::move(it->second);
+    connections_.erase(it);
+    metrics_.connections.fetch_sub(1, std::memory_order_relaxed);
+    if (shuttingDown_ && connections_.empty() && loop_)
+        g_main_loop_quit(loop_.get());
+    return owned;
+}
+
+void Worker::moveTo(Connection* connection, Worker* to)
+{
+    departing_.emplace_back(connection, to);
+}
+
+// After the dispatch's output is flushed: what the connection still has to
+// write goes with it, and its new worker writes it.
+void Worker::sendDepartures()
+{
+    std::vector<std::pair<Connection*, Worker*>> departing;
+    departing.swap(departing_);
+    for (auto [connection, to] : departing) {
+        // Torn down meanwhile (its hold was released then), or closed by a
+        // shutdown (the move was given up).
+        if (connection->isDead() || !connection->isMoving())
+            continue;
+        std::unique_ptr<Connection> owned = detach(connection);
+        if (!owned)
+            continue;
+        owned->worker_ = to;
+        owned->queuedDirty_ = false;
+        owned = to->handOver(std::move(owned));
+        if (!owned)
+            continue;
+        // `to` has stopped: the server is shutting down.
+        owned->worker_ = this;
+        if (Connection* back = attach(std::move(owned)))
+            back->close(kCloseGoingAway, "server shutting down");
+    }
+}
+
+std::unique_ptr<Connection> Worker::handOver(std::unique_ptr<Connection> connection)
+{
+    bool wake;
+    {
+        std::lock_guard lock(mailboxMutex_);
+        if (stopped_)
+            return connection;
+        wake = mailbox_.empty() && arrivals_.empty();
+        arrivals_.push_back(std::move(connection));
+    }
+    if (wake) {
+        uint64_t one = 1;
+        [[maybe_unused]] ssize_t r = ::write(mailboxFd_, &one, sizeof one);
+    }
+    return nullptr;
+}
+
+void Worker::receive(std::unique_ptr<Connection> connection)
+{
+    WorkerMetrics::add(metrics_.movedIn);
+    Connection* c = attach(std::move(connection));
+    if (!c)
+        return;
+    g_debug("worker %d: connection %" G_GUINT64_FORMAT " from %s came to join a room here", index_, c->id(), c->remote_.c_str());
+    if (shuttingDown_) {
+        c->close(kCloseGoingAway, "server shutting down");
+        return;
+    }
+    c->resumeAfterMove();
+    // Its join was refused here: the join timeout it started with goes on.
+    if (!c->isDead() && c->isOpen() && !c->hasJoinedOnce() && !c->isMoving() && c->joinDeadline_)
+        addJoinDeadline(c, c->joinDeadline_);
+}
+
+void Worker::addJoinDeadline(Connection* connection, int64_t at)
+{
+    connection->joinDeadline_ = at;
+    auto& entries = joinDeadlines_.entries;
+    // Kept in deadline order; one that came from another worker may be
+    // older than some here.
+    auto position = std::upper_bound(entries.begin(), entries.end(), at,
+        [](int64_t deadline, const std::pair<int64_t, uint64_t>& entry) { return deadline < entry.first; });
+    bool newHead = position == entries.begin();
+    entries.emplace(position, at, connection->id());
+    if (newHead)
+        joinDeadlines_.timer.cancel();
+    armDeadline(joinDeadlines_);
 }
 
 Connection* Worker::find(uint64_t id)
@@ -406,7 +538,7 @@ void Worker::post(uint64_t connectionId, uint64_t session, std::string text)
     bool wake;
     {
         std::lock_guard lock(mailboxMutex_);
-        wake = mailbox_.empty();
+        wake = mailbox_.empty() && arrivals_.empty();
         mailbox_.push_back({ connectionId, session, std::move(text) });
     }
     if (wake) {
@@ -432,12 +564,16 @@ void Worker::drainMailbox()
     uint64_t count;
     [[maybe_unused]] ssize_t r = ::read(mailboxFd_, &count, sizeof count);
     std::vector<Delivery> batch;
+    std::vector<std::unique_ptr<Connection>> arrivals;
     bool shutdown;
     {
         std::lock_guard lock(mailboxMutex_);
         batch.swap(mailbox_);
+        arrivals.swap(arrivals_);
         shutdown = shutdownRequested_;
     }
+    for (auto& c : arrivals)
+        receive(std::move(c));
     for (auto& d : batch) {
         if (Connection* c = find(d.connectionId))
             c->deliver(d.session, d.text);
@@ -453,6 +589,7 @@ void Worker::deliver(const PeerRef& to, std::string text)
             c->deliver(to.session, text);
         return;
     }
+    WorkerMetrics::add(metrics_.crossWorker);
     to.worker->post(to.connectionId, to.session, std::move(text));
 }
 
@@ -494,13 +631,17 @@ void Worker::retire(Connection* connection)
 
 void Worker::endOfDispatch()
 {
-    // Flushing may tear a connection down, which tells its room and so
-    // queues output on others: the list can grow while it is walked.
-    for (size_t i = 0; i < dirty_.size(); ++i) {
-        if (!dirty_[i]->isDead())
-            dirty_[i]->flush();
-    }
-    dirty_.clear();
+    do {
+        // Flushing may tear a connection down, which tells its room and so
+        // queues output on others: the list can grow while it is walked.
+        for (size_t i = 0; i < dirty_.size(); ++i) {
+            if (!dirty_[i]->isDead())
+                dirty_[i]->flush();
+        }
+        dirty_.clear();
+        // A departure that cannot be taken is closed here, with output.
+        sendDepartures();
+    } while (!dirty_.empty());
     retired_.clear();
 }
 

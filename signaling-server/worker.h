@@ -3,9 +3,16 @@
 // epoll set for the WebSocket connections it owns.
 //
 // Threads: everything here runs on the worker's thread except post(),
-// requestShutdown() and metrics() reads. A connection belongs to the worker
-// that accepted it for its whole life; messages for it from other workers
-// arrive through the mailbox (post), in the order each sender posted them.
+// handOver(), requestShutdown() and metrics() reads.
+//
+// A room lives on one worker (room_registry.h), so a relayed message stays
+// on one thread. A connection is served by the worker that accepted it
+// until it joins a room owned by another worker; then, at the end of that
+// dispatch, it is handed over whole (descriptor or TLS stream, what it had
+// read past the join, what it still had to write) through the other
+// worker's mailbox, and joins there. Messages for a connection from
+// another worker (not expected while rooms stay on one worker, and
+// counted) also come through the mailbox, in the order they were posted.
 //
 // Why epoll and not a GSource per connection: GLib polls every descriptor
 // of a context on each wake-up, so with 10,000 quiet connections every
@@ -54,6 +61,9 @@ public:
 
     // Any thread: a message for one of this worker's connections.
     void post(uint64_t connectionId, uint64_t session, std::string text);
+    // Any thread: a connection coming to join a room this worker owns.
+    // Returns it if this worker has stopped and cannot take it.
+    std::unique_ptr<Connection> handOver(std::unique_ptr<Connection> connection);
 
     const WorkerMetrics& metrics() const { return metrics_; }
 
@@ -62,6 +72,7 @@ public:
     WorkerMetrics& counters() { return metrics_; }
     int64_t now() const { return now_; } // monotonic µs, refreshed per dispatch
     uint64_t newSession() { return ++sessionCounter_ * 64 + static_cast<uint64_t>(index_); }
+    int index() const { return index_; }
 
     // Sends `text` to a peer wherever it lives.
     void deliver(const PeerRef& to, std::string text);
@@ -69,6 +80,8 @@ public:
 
     // A connection with output to write at the end of this dispatch.
     void markDirty(Connection* connection);
+    // Hands `connection` to `to` once this dispatch ends (see above).
+    void moveTo(Connection* connection, Worker* to);
     void setWantWrite(Connection* connection, bool want);
     // Forgets a connection; it is freed once the current dispatch ends.
     void retire(Connection* connection);
@@ -106,6 +119,13 @@ private:
     void serveFile(SoupServerMessage* msg, const char* path);
 
     void adoptConnection(SoupServerMessage* msg, GIOStream* stream);
+    // Makes `connection` this worker's (epoll, keepalive, the map); false
+    // (and it is freed) if epoll refuses it.
+    Connection* attach(std::unique_ptr<Connection> connection);
+    std::unique_ptr<Connection> detach(Connection* connection);
+    void sendDepartures();
+    void receive(std::unique_ptr<Connection> connection);
+    void addJoinDeadline(Connection* connection, int64_t at);
     Connection* find(uint64_t id);
 
     // The epoll GSource.
@@ -148,24 +168,28 @@ private:
     Source shutdownTimer_;
     int epollFd_ = -1;
     int mailboxFd_ = -1; // eventfd
+    int descriptorsErrno_ = 0; // why they could not be made
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     std::unordered_map<SoupServerMessage*, SignalConnection> pendingUpgrades_;
     std::vector<Connection*> dirty_;
+    std::vector<std::pair<Connection*, Worker*>> departing_; // sent at the end of the dispatch
     std::vector<std::unique_ptr<Connection>> retired_;
     // GETs of files below --web-root, each until its last GIO callback.
     std::unordered_map<StaticFile*, std::unique_ptr<StaticFile>> staticFiles_;
     DeadlineQueue joinDeadlines_;
     DeadlineQueue closeDeadlines_;
     std::unique_ptr<uint8_t[]> readBuffer_;
-    uint64_t nextConnectionId_ = 1;
     uint64_t sessionCounter_ = 0;
     int64_t now_ = 0;
     bool shuttingDown_ = false;
 
-    // mailboxMutex_ guards mailbox_ and shutdownRequested_; a leaf lock.
+    // mailboxMutex_ guards mailbox_, arrivals_, shutdownRequested_ and
+    // stopped_; a leaf lock.
     std::mutex mailboxMutex_;
     std::vector<Delivery> mailbox_;
+    std::vector<std::unique_ptr<Connection>> arrivals_;
     bool shutdownRequested_ = false;
+    bool stopped_ = false; // the thread is past its last dispatch: no arrivals
 
     WorkerMetrics metrics_;
 };

@@ -126,6 +126,11 @@ void RawClient::sendBytes(std::string_view bytes, std::source_location loc)
 
 void RawClient::sendFrame(uint8_t opcode, std::string_view payload, bool fin, bool mask, std::source_location loc)
 {
+    sendBytes(frame(opcode, payload, fin, mask), loc);
+}
+
+std::string RawClient::frame(uint8_t opcode, std::string_view payload, bool fin, bool mask)
+{
     std::string frame;
     frame += (char)((fin ? 0x80 : 0x00) | (opcode & 0x0f));
     const uint8_t maskBit = mask ? 0x80 : 0x00;
@@ -153,7 +158,7 @@ void RawClient::sendFrame(uint8_t opcode, std::string_view payload, bool fin, bo
     } else {
         frame.append(payload);
     }
-    sendBytes(frame, loc);
+    return frame;
 }
 
 void RawClient::sendClose(int code, std::source_location loc)
@@ -166,6 +171,11 @@ void RawClient::sendClose(int code, std::source_location loc)
 
 int RawClient::upgrade(std::string_view path, std::source_location loc)
 {
+    return upgrade(path, {}, loc);
+}
+
+int RawClient::upgrade(std::string_view path, std::string_view behind, std::source_location loc)
+{
     std::string request = "GET " + std::string(path) + " HTTP/1.1\r\n"
         "Host: " + host_ + "\r\n"
         "Upgrade: websocket\r\n"
@@ -173,6 +183,7 @@ int RawClient::upgrade(std::string_view path, std::source_location loc)
         "Sec-WebSocket-Key: " + kKey + "\r\n"
         "Sec-WebSocket-Version: 13\r\n"
         "\r\n";
+    request += behind;
     sendBytes(request, loc);
     if (!pumpUntil([this] { return in_.find("\r\n\r\n") != std::string::npos || eof_; }, kExpectTimeoutMs))
         fail("no HTTP response to the upgrade request", loc);

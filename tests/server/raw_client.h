@@ -56,10 +56,14 @@ public:
     // Writes a request line + headers; returns the status of the response
     // and leaves anything after the header block in the input buffer.
     int upgrade(std::string_view path, std::source_location loc = std::source_location::current());
+    // The same, with `behind` (e.g. frames) in the same write as the request.
+    int upgrade(std::string_view path, std::string_view behind, std::source_location loc = std::source_location::current());
 
     // One frame from client to server (masked unless mask is false).
     void sendFrame(uint8_t opcode, std::string_view payload, bool fin = true, bool mask = true,
         std::source_location loc = std::source_location::current());
+    // The bytes of one frame, to send several in one write.
+    static std::string frame(uint8_t opcode, std::string_view payload, bool fin = true, bool mask = true);
     void sendText(std::string_view text, std::source_location loc = std::source_location::current())
     {
         sendFrame(kText, text, true, true, loc);

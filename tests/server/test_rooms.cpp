@@ -1,7 +1,8 @@
 // Rooms across worker threads (--workers): the kernel spreads connections
 // over the workers by SO_REUSEPORT hashing, so with a few dozen clients every
-// worker gets some and rooms span workers. Plus mesh negotiation in larger
-// rooms and isolation between rooms.
+// worker accepts some, and a room's peers accepted by different workers all
+// end up served by the worker that owns the room (seen in /metrics' per-worker
+// series). Plus mesh negotiation in larger rooms and isolation between rooms.
 #include "fixtures.h"
 
 using namespace palaver::test;
@@ -130,6 +131,128 @@ void testMeshDefaultWorkers()
     fullMesh(clients);
 }
 
+// /metrics' per-worker series, by worker index.
+std::vector<double> perWorker(const std::vector<std::pair<std::string, double>>& all, const char* name, int workers)
+{
+    std::vector<double> values;
+    for (int i = 0; i < workers; ++i) {
+        std::string series = format("%s{worker=\"%d\"}", name, i);
+        PT_CHECK_MSG(hasMetric(all, series), "%s missing from /metrics", series.c_str());
+        values.push_back(metric(all, series));
+    }
+    return values;
+}
+
+// Each room's messages are received by one worker only, and the rooms are
+// spread evenly: the peers of a room, wherever the kernel put them, are
+// served by the room's worker.
+void testRoomLivesOnOneWorker()
+{
+    constexpr int kRooms = 12;
+    constexpr int kEach = 20;
+    ServerProcess server({ "--workers", "2" });
+    std::vector<std::pair<std::unique_ptr<TestClient>, std::unique_ptr<TestClient>>> pairs;
+    for (int r = 0; r < kRooms; ++r) {
+        auto a = std::make_unique<TestClient>(server);
+        auto b = std::make_unique<TestClient>(server);
+        joinPair(*a, *b, format("placed-%d", r));
+        pairs.emplace_back(std::move(a), std::move(b));
+    }
+    waitHealth(server, kRooms, 2 * kRooms);
+    auto m = metrics(server);
+    for (const char* name : { "palaver_worker_rooms", "palaver_worker_peers", "palaver_worker_connections" }) {
+        auto values = perWorker(m, name, 2);
+        double want = std::string(name) == "palaver_worker_rooms" ? kRooms / 2 : kRooms;
+        PT_CHECK_MSG(values[0] == want && values[1] == want, "%s: %g and %g, expected %g each", name, values[0], values[1], want);
+    }
+    for (int r = 0; r < kRooms; ++r) {
+        auto& [alice, bob] = pairs[r];
+        auto before = perWorker(metrics(server), "palaver_worker_messages_received_total", 2);
+        for (int k = 0; k < kEach; ++k) {
+            bob->send(Obj().s("type", "send-offer").s("sdp", format("offer-%d-%d", r, k)));
+            alice->send(Obj().s("type", "send-answer").s("sdp", format("answer-%d-%d", r, k)));
+        }
+        for (int k = 0; k < kEach; ++k) {
+            alice->expectJson(Obj().s("type", "send-offer").s("from", "bob").s("sdp", format("offer-%d-%d", r, k)).str());
+            bob->expectJson(Obj().s("type", "send-answer").s("from", "alice").s("sdp", format("answer-%d-%d", r, k)).str());
+        }
+        auto after = perWorker(metrics(server), "palaver_worker_messages_received_total", 2);
+        double d0 = after[0] - before[0];
+        double d1 = after[1] - before[1];
+        PT_CHECK_MSG((d0 == 2 * kEach && d1 == 0) || (d0 == 0 && d1 == 2 * kEach),
+            "room %d: worker 0 received %g and worker 1 %g of its %d messages; expected all on one", r, d0, d1, 2 * kEach);
+    }
+    m = metrics(server);
+    PT_CHECK_EQ(metric(m, "palaver_messages_crossed_workers_total"), 0.0);
+    // 24 connections each accepted by either worker: some had to move.
+    PT_CHECK_MSG(metric(m, "palaver_connections_moved_total") > 0, "no connection was moved to its room's worker");
+    pairs.clear();
+    waitHealth(server, 0, 0);
+}
+
+// A join for a room on the other worker, with messages right behind it in
+// the same TCP segment (even in the upgrade request's): the connection
+// moves with those bytes and they are relayed in order after `joined`; the
+// peer already there can answer at once.
+void testMoveKeepsOrder()
+{
+    constexpr int kOffers = 10;
+    ServerProcess server({ "--workers", "2" });
+    bool moved = false;
+    // The kernel picks the worker that accepts: try until one had to move.
+    for (int attempt = 0; attempt < 40 && !moved; ++attempt) {
+        std::string room = format("order-%d", attempt);
+        TestClient alice(server);
+        alice.join(room, "alice");
+        double before = metric(metrics(server), "palaver_connections_moved_total");
+        RawClient bob(server, "/ws", false);
+        std::string frames = RawClient::frame(kText, Obj().s("type", "join").s("room", room).s("peer", "bob"));
+        for (int k = 0; k < kOffers; ++k)
+            frames += RawClient::frame(kText, Obj().s("type", "send-offer").s("sdp", format("offer-%d", k)));
+        PT_CHECK_EQ(bob.upgrade("/ws", frames), 101);
+        bob.expectJson(Obj().s("type", "joined").s("room", room).s("peer", "bob").raw("peers", R"(["alice"])").raw("iceServers", "[]").str());
+        alice.expectJson(R"({"type":"peer-joined","peer":"bob"})");
+        alice.send(R"({"type":"send-answer","sdp":"early"})");
+        for (int k = 0; k < kOffers; ++k)
+            alice.expectJson(Obj().s("type", "send-offer").s("from", "bob").s("sdp", format("offer-%d", k)).str());
+        bob.expectJson(R"({"type":"send-answer","from":"alice","sdp":"early"})");
+        roundTrip(bob);
+        moved = metric(metrics(server), "palaver_connections_moved_total") > before;
+    }
+    PT_CHECK_MSG(moved, "in 40 tries, no connection was accepted by the worker not owning its room");
+    PT_CHECK_EQ(metric(metrics(server), "palaver_messages_crossed_workers_total"), 0.0);
+}
+
+// A connection that leaves one room and joins another moves to the new
+// room's worker. Rooms go to the least loaded worker (the lower index on a
+// tie): x to worker 0, then y to worker 1.
+void testMoveWithNextRoom()
+{
+    ServerProcess server({ "--workers", "2" });
+    TestClient a(server), b(server), c(server);
+    a.join("x", "a");
+    b.join("y", "b");
+    c.join("x", "c", { "a" });
+    a.expectJson(R"({"type":"peer-joined","peer":"c"})");
+    auto connections = perWorker(metrics(server), "palaver_worker_connections", 2);
+    PT_CHECK_MSG(connections[0] == 2 && connections[1] == 1, "connections per worker: %g and %g, expected 2 and 1", connections[0], connections[1]);
+    c.send(R"({"type":"leave"})");
+    a.expectJson(R"({"type":"peer-left","peer":"c"})");
+    c.join("y", "c", { "b" });
+    b.expectJson(R"({"type":"peer-joined","peer":"c"})");
+    connections = perWorker(metrics(server), "palaver_worker_connections", 2);
+    PT_CHECK_MSG(connections[0] == 1 && connections[1] == 2, "connections per worker: %g and %g, expected 1 and 2", connections[0], connections[1]);
+    c.send(R"({"type":"send-offer","sdp":"o"})");
+    b.expectJson(R"({"type":"send-offer","from":"c","sdp":"o"})");
+    b.send(R"({"type":"send-answer","sdp":"a"})");
+    c.expectJson(R"({"type":"send-answer","from":"b","sdp":"a"})");
+    a.expectNothing(100);
+    auto m = metrics(server);
+    PT_CHECK_EQ(metric(m, "palaver_messages_crossed_workers_total"), 0.0);
+    auto rooms = perWorker(m, "palaver_worker_rooms", 2);
+    PT_CHECK_MSG(rooms[0] == 1 && rooms[1] == 1, "rooms per worker: %g and %g", rooms[0], rooms[1]);
+}
+
 void testRoomIsolation()
 {
     ServerProcess server;
@@ -167,5 +290,8 @@ void registerTests()
     addTest("/rooms/mesh-one-worker", testMeshOneWorker);
     addTest("/rooms/mesh-default-workers", testMeshDefaultWorkers);
     addTest("/rooms/isolation", testRoomIsolation);
+    addTest("/rooms/one-worker-per-room", testRoomLivesOnOneWorker);
+    addTest("/rooms/move-keeps-order", testMoveKeepsOrder);
+    addTest("/rooms/move-with-next-room", testMoveWithNextRoom);
     addTest("/rooms/case-sensitive", testRoomNamesAreCaseSensitive);
 }

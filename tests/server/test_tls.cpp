@@ -70,6 +70,38 @@ void testTlsRelay()
     alice.expectJson(R"({"type":"peer-left","peer":"bob"})");
 }
 
+// A TLS connection that joins a room owned by the other worker moves there
+// with its TLS stream (and whatever the TLS layer had decrypted already).
+void testTlsRoomsAcrossWorkers()
+{
+    auto cert = makeCertificate();
+    ServerProcess server({ "--tls-cert", cert->cert, "--tls-key", cert->key, "--workers", "2" });
+    constexpr int kRooms = 8;
+    std::vector<std::pair<std::unique_ptr<TestClient>, std::unique_ptr<TestClient>>> pairs;
+    for (int r = 0; r < kRooms; ++r) {
+        auto a = std::make_unique<TestClient>(server);
+        auto b = std::make_unique<TestClient>(server);
+        joinPair(*a, *b, format("tls-%d", r));
+        pairs.emplace_back(std::move(a), std::move(b));
+    }
+    for (int r = 0; r < kRooms; ++r) {
+        for (int k = 0; k < 5; ++k)
+            pairs[r].second->send(Obj().s("type", "send-offer").s("sdp", format("offer-%d-%d", r, k)));
+        pairs[r].first->send(Obj().s("type", "send-answer").s("sdp", format("answer-%d", r)));
+    }
+    for (int r = 0; r < kRooms; ++r) {
+        for (int k = 0; k < 5; ++k)
+            pairs[r].first->expectJson(Obj().s("type", "send-offer").s("from", "bob").s("sdp", format("offer-%d-%d", r, k)).str());
+        pairs[r].second->expectJson(Obj().s("type", "send-answer").s("from", "alice").s("sdp", format("answer-%d", r)).str());
+    }
+    auto m = metrics(server);
+    // 16 connections, each accepted by either worker: some had to move.
+    PT_CHECK_MSG(metric(m, "palaver_connections_moved_total") > 0, "no TLS connection was moved to its room's worker");
+    PT_CHECK_EQ(metric(m, "palaver_messages_crossed_workers_total"), 0.0);
+    pairs.clear();
+    waitHealth(server, 0, 0);
+}
+
 void testPlainClientOnTlsPort()
 {
     auto cert = makeCertificate();
@@ -143,6 +175,7 @@ void testTlsBadFiles()
 void registerTests()
 {
     addTest("/tls/relay", testTlsRelay);
+    addTest("/tls/rooms-across-workers", testTlsRoomsAcrossWorkers);
     addTest("/tls/plain-client-on-tls-port", testPlainClientOnTlsPort);
     addTest("/tls/shutdown", testTlsShutdown);
     addTest("/tls/bad-files", testTlsBadFiles);
