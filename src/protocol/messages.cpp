@@ -488,6 +488,247 @@ const std::optional<std::string>& withoutNul(const std::optional<std::string>& v
     return value;
 }
 
+// The usual client message, parsed in one pass without building a tree: a
+// flat object whose members are strings, small integers, null or booleans.
+// It only ever says "yes, this is it" for valid JSON of that shape, and then
+// exactly what the general parser would say; everything else (nested values,
+// escapes in names, fractions, exponents, long numbers) is left to the
+// general parser. json-glib builds a tree of GObjects and hash tables for
+// each frame, which was the largest share of palaver-server's own CPU time
+// per relayed message.
+class FlatObject {
+public:
+    enum class Kind { String, Integer, Null, Boolean };
+    struct Member {
+        std::string_view name;
+        Kind kind;
+        const char* begin; // String: between the quotes; Integer: the digits
+        const char* end;
+        bool escaped;      // String: holds a backslash escape
+    };
+
+    bool parse(std::string_view text)
+    {
+        p_ = text.data();
+        end_ = p_ + text.size();
+        ws();
+        if (p_ >= end_ || *p_++ != '{')
+            return false;
+        ws();
+        if (p_ < end_ && *p_ == '}')
+            return false; // no type: the general parser says why
+        for (;;) {
+            if (count_ == kMaxMembers || p_ >= end_ || *p_ != '"')
+                return false;
+            Member& m = members_[count_++];
+            const char* nameBegin = p_ + 1;
+            bool escaped;
+            if (!string(escaped) || escaped || p_ - 1 == nameBegin)
+                return false;
+            m.name = std::string_view(nameBegin, static_cast<size_t>(p_ - 1 - nameBegin));
+            ws();
+            if (p_ >= end_ || *p_++ != ':')
+                return false;
+            ws();
+            if (!value(m))
+                return false;
+            ws();
+            if (p_ >= end_)
+                return false;
+            char c = *p_++;
+            if (c == '}')
+                break;
+            if (c != ',')
+                return false;
+            ws();
+        }
+        ws();
+        if (p_ != end_)
+            return false;
+        // Strings are passed through as bytes: only valid UTF-8 may be.
+        return ascii_ || g_utf8_validate_len(text.data(), text.size(), nullptr);
+    }
+
+    // The last member of that name, as json-glib keeps.
+    const Member* find(std::string_view name) const
+    {
+        for (size_t i = count_; i-- > 0;) {
+            if (members_[i].name == name)
+                return &members_[i];
+        }
+        return nullptr;
+    }
+
+private:
+    static constexpr size_t kMaxMembers = 16;
+    static constexpr long kMaxDigits = 15;
+
+    void ws()
+    {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r'))
+            ++p_;
+    }
+    bool hex4(uint32_t& cp)
+    {
+        if (end_ - p_ < 4)
+            return false;
+        for (int i = 0; i < 4; ++i) {
+            if (!g_ascii_isxdigit(p_[i]))
+                return false;
+        }
+        cp = hexValue(p_);
+        p_ += 4;
+        return true;
+    }
+    // A string at p_ (its opening quote), with StrictJson's rules.
+    bool string(bool& escaped)
+    {
+        escaped = false;
+        ++p_;
+        while (p_ < end_) {
+            unsigned char c = static_cast<unsigned char>(*p_++);
+            if (c == '"')
+                return true;
+            if (c < 0x20)
+                return false;
+            if (c >= 0x80)
+                ascii_ = false;
+            if (c != '\\')
+                continue;
+            escaped = true;
+            if (p_ >= end_)
+                return false;
+            char e = *p_++;
+            if (e == 'u') {
+                uint32_t cp;
+                if (!hex4(cp) || (cp >= 0xDC00 && cp <= 0xDFFF))
+                    return false;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    uint32_t low;
+                    if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u')
+                        return false;
+                    p_ += 2;
+                    if (!hex4(low) || low < 0xDC00 || low > 0xDFFF)
+                        return false;
+                }
+            } else if (e == '\0' || !strchr("\"\\/bfnrt", e)) {
+                return false;
+            }
+        }
+        return false;
+    }
+    bool literal(std::string_view word)
+    {
+        if (static_cast<size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0)
+            return false;
+        p_ += word.size();
+        return true;
+    }
+    bool value(Member& m)
+    {
+        if (p_ >= end_)
+            return false;
+        m.escaped = false;
+        switch (*p_) {
+        case '"':
+            m.kind = Kind::String;
+            m.begin = p_ + 1;
+            if (!string(m.escaped))
+                return false;
+            m.end = p_ - 1;
+            return true;
+        case 'n':
+            m.kind = Kind::Null;
+            return literal("null");
+        case 't':
+            m.kind = Kind::Boolean;
+            return literal("true");
+        case 'f':
+            m.kind = Kind::Boolean;
+            return literal("false");
+        default: {
+            // An integer: -?(0|[1-9][0-9]*), short enough for any parser.
+            m.kind = Kind::Integer;
+            m.begin = p_;
+            if (*p_ == '-')
+                ++p_;
+            const char* digits = p_;
+            while (p_ < end_ && *p_ >= '0' && *p_ <= '9')
+                ++p_;
+            long n = p_ - digits;
+            m.end = p_;
+            if (n == 0 || n > kMaxDigits || (n > 1 && *digits == '0'))
+                return false;
+            return p_ >= end_ || (*p_ != '.' && *p_ != 'e' && *p_ != 'E');
+        }
+        }
+    }
+
+    const char* p_ = nullptr;
+    const char* end_ = nullptr;
+    std::array<Member, kMaxMembers> members_ {};
+    size_t count_ = 0;
+    bool ascii_ = true;
+};
+
+// The fields of a FlatObject the message types need. Each getter returns
+// false where the general parser would refuse the message or read it
+// differently, so that the caller hands the frame to it.
+class FlatReader {
+public:
+    explicit FlatReader(const FlatObject& object)
+        : object_(object)
+    {
+    }
+    bool string(const char* name, bool required, std::optional<std::string>& out) const
+    {
+        const FlatObject::Member* m = object_.find(name);
+        if (!m || m->kind == FlatObject::Kind::Null) {
+            out.reset();
+            return !required;
+        }
+        if (m->kind != FlatObject::Kind::String)
+            return false;
+        out = m->escaped ? decodeJsonString(m->begin, m->end) : std::string(m->begin, m->end);
+        return true;
+    }
+    bool string(const char* name, std::string& out) const
+    {
+        std::optional<std::string> value;
+        if (!string(name, true, value))
+            return false;
+        out = std::move(*value);
+        return true;
+    }
+    bool id(const char* name, bool required, std::optional<std::string>& out) const
+    {
+        return string(name, required, out) && (!out || isValidId(*out));
+    }
+    bool index(const char* name, int64_t& out) const
+    {
+        const FlatObject::Member* m = object_.find(name);
+        if (!m || m->kind != FlatObject::Kind::Integer || *m->begin == '-')
+            return false;
+        out = 0;
+        for (const char* p = m->begin; p < m->end; ++p)
+            out = out * 10 + (*p - '0');
+        return true;
+    }
+
+private:
+    const FlatObject& object_;
+};
+
+bool hasNul(const std::string& value)
+{
+    return value.find('\0') != std::string::npos;
+}
+
+bool hasNul(const std::optional<std::string>& value)
+{
+    return value && hasNul(*value);
+}
+
 } // namespace
 
 const char* errorCodeName(ErrorCode code)
@@ -530,7 +771,54 @@ const char* typeName(const ServerMessage& message)
     return names[message.index()];
 }
 
+std::optional<ClientMessage> detail::parseFlatClientMessage(std::string_view text)
+{
+    FlatObject object;
+    if (!object.parse(text))
+        return std::nullopt;
+    FlatReader read(object);
+    std::string type;
+    if (!read.string("type", type))
+        return std::nullopt;
+    if (type == "send-offer" || type == "send-answer") {
+        std::string sdp;
+        std::optional<std::string> to;
+        if (!read.string("sdp", sdp) || hasNul(sdp) || !read.id("to", false, to))
+            return std::nullopt;
+        if (type == "send-offer")
+            return SendOffer { std::move(sdp), std::move(to) };
+        return SendAnswer { std::move(sdp), std::move(to) };
+    }
+    if (type == "ice-candidate") {
+        SendCandidate c;
+        if (!read.string("candidate", c.candidate) || hasNul(c.candidate) || !read.index("sdpMLineIndex", c.sdpMLineIndex)
+            || !read.string("sdpMid", false, c.sdpMid) || hasNul(c.sdpMid) || !read.id("to", false, c.to))
+            return std::nullopt;
+        return c;
+    }
+    if (type == "join") {
+        Join join;
+        std::optional<std::string> room;
+        if (!read.id("room", true, room) || !read.id("peer", false, join.peer) || !read.string("token", false, join.token))
+            return std::nullopt;
+        join.room = std::move(*room);
+        return join;
+    }
+    if (type == "leave")
+        return Leave {};
+    if (type == "ping")
+        return Ping {};
+    return std::nullopt;
+}
+
 Parsed<ClientMessage> parseClientMessage(std::string_view text)
+{
+    if (auto message = detail::parseFlatClientMessage(text))
+        return { std::move(*message) };
+    return detail::parseClientMessageInGeneral(text);
+}
+
+Parsed<ClientMessage> detail::parseClientMessageInGeneral(std::string_view text)
 {
     std::string type;
     try {

@@ -147,6 +147,15 @@ struct Parsed {
 // (not-joined, room-full, ...) are the server's business.
 Parsed<ClientMessage> parseClientMessage(std::string_view text);
 
+namespace detail {
+// The two ways parseClientMessage() goes: first the fast path, for the
+// usual flat objects (nullopt: not one it takes), then the general parser.
+// They must agree on everything the fast path takes
+// (tests/unit/test_protocol.cpp).
+std::optional<ClientMessage> parseFlatClientMessage(std::string_view text);
+Parsed<ClientMessage> parseClientMessageInGeneral(std::string_view text);
+} // namespace detail
+
 // Parses one text frame sent by the server (for clients and tests). Any
 // malformed input is reported as bad-json/bad-message/unknown-type too.
 Parsed<ServerMessage> parseServerMessage(std::string_view text);

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 using namespace palaver::protocol;
 
@@ -287,6 +288,121 @@ void testChat()
     g_assert_cmpstr(chatJson.c_str(), ==, R"({"type":"chat","text":"a\"b"})");
 }
 
+// parseClientMessage's fast path for flat objects against the general
+// parser alone: the same message or the same error, for every input.
+bool sameParse(std::string_view input, std::string& why)
+{
+    auto fast = parseClientMessage(input);
+    auto general = detail::parseClientMessageInGeneral(input);
+    if (fast.ok() != general.ok()) {
+        why = fast.ok() ? "only the fast path accepts it" : "only the general parser accepts it";
+        return false;
+    }
+    if (fast.ok()) {
+        std::string a = serialize(fast.message());
+        std::string b = serialize(general.message());
+        if (a != b) {
+            why = "read as " + a + ", in general as " + b;
+            return false;
+        }
+        return true;
+    }
+    const ParseError& a = fast.error();
+    const ParseError& b = general.error();
+    if (a.code != b.code || a.message != b.message || a.ref != b.ref) {
+        why = std::string("errors differ: ") + errorCodeName(a.code) + " " + a.message + " / " + errorCodeName(b.code) + " " + b.message;
+        return false;
+    }
+    return true;
+}
+
+const char* const kFlatCases[] = {
+    R"({"type":"ice-candidate","candidate":"candidate:842163049 1 udp 1677729535 192.0.2.7 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sS7w network-cost 999","sdpMLineIndex":0,"sdpMid":"0"})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":123456789012345,"to":"bob"})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":1234567890123456})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":-0})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":0e0})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":1E2})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":00})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":0,"sdpMid":"a\"b\\c\/d\n\u00e9\ud83d\ude00"})",
+    R"({"type":"send-offer","sdp":"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=caf)" "\xc3\xa9" R"(\r\n","to":"peer.1_x-Y"})",
+    R"({"type":"send-offer","sdp":"bad )" "\xc3\x28" R"(utf8"})",
+    R"({"type":"send-answer","sdp":"a","sdp":"b","to":"x","to":null})",
+    R"({"type":"send-answer","sdp":"a","to":"x","to":"y z"})",
+    R"(  {  "type" : "ping" , "x" : true , "y" : false , "z" : null , "n" : -12 }  )",
+    R"({"type":"join","room":"r","peer":"p","token":"a.b.c","x":1,"y":2,"z":3,"a":4,"b":5,"c":6,"d":7,"e":8,"f":9,"g":10,"h":11,"i":12})",
+    R"({"type":"join","room":"r","peer":"p","token":"a.b.c","x":1,"y":2,"z":3,"a":4,"b":5,"c":6,"d":7,"e":8,"f":9,"g":10,"h":11,"i":12,"j":13})",
+    R"({"type":"join","room":"r","":"empty name"})",
+    R"({"type":"join","room":"r","pe\u0065r":"p"})",
+    R"({"type":"join","room":"r\u0041"})",
+    R"({"type":"join","room":"r","peer":"p","peer":"q"})",
+    R"({"type":"leave","x":[1,{"y":2}]})",
+    R"({"type":"ping"})",
+    R"({"type":"ping"} )",
+    R"({"type":"ping",})",
+    R"({"type":"ping""x":1})",
+    R"({"type":"pin)" "\x01" R"(g"})",
+    R"({"type":"send-offer","sdp":"\u0000"})",
+    R"({"type":"ice-candidate","candidate":"c","sdpMLineIndex":1,"sdpMid":"\u0000"})",
+    R"({"type":"join","room":"r","token":"\u0000"})",
+    R"({"type":1,"type":"ping"})",
+    R"({"type":"ping","type":1})",
+    R"({"type":"hello"})",
+};
+
+void testFastPathAgrees()
+{
+    std::vector<std::string> seeds;
+    for (const auto& c : kClientCases)
+        seeds.emplace_back(c.input);
+    for (const char* c : kFlatCases)
+        seeds.emplace_back(c);
+    for (const auto& seed : seeds) {
+        std::string why;
+        if (!sameParse(seed, why))
+            g_error("%s: %s", seed.c_str(), why.c_str());
+    }
+    // Mutations of the seeds: inserted, replaced and removed bytes from the
+    // characters JSON cares about (and a few non-ASCII ones).
+    static constexpr char alphabet[] = "{}[]\":,\\ /u0123456789abcdefnrtlsE.-+ \t\n\x01\xc3\xa9\xff";
+    GRand* rand = g_rand_new_with_seed(13);
+    int accepted = 0;
+    for (int i = 0; i < 60000; ++i) {
+        std::string input = seeds[static_cast<size_t>(g_rand_int_range(rand, 0, static_cast<gint32>(seeds.size())))];
+        int edits = g_rand_int_range(rand, 1, 4);
+        for (int e = 0; e < edits; ++e) {
+            size_t at = input.empty() ? 0 : static_cast<size_t>(g_rand_int_range(rand, 0, static_cast<gint32>(input.size())));
+            char c = alphabet[g_rand_int_range(rand, 0, sizeof alphabet - 1)];
+            switch (g_rand_int_range(rand, 0, 3)) {
+            case 0:
+                input.insert(at, 1, c);
+                break;
+            case 1:
+                if (!input.empty())
+                    input[at] = c;
+                break;
+            default:
+                if (!input.empty())
+                    input.erase(at, 1);
+                break;
+            }
+        }
+        std::string why;
+        if (!sameParse(input, why))
+            g_error("mutation %d, %s: %s", i, input.c_str(), why.c_str());
+        accepted += parseClientMessage(input).ok();
+    }
+    g_rand_free(rand);
+    // The mutations reach accepted messages too, not only errors.
+    g_assert_cmpint(accepted, >, 1000);
+    // And the usual messages do take the fast path.
+    for (const char* usual : { kFlatCases[0], kFlatCases[1], kFlatCases[7], kFlatCases[8], kFlatCases[12] })
+        g_assert_true(detail::parseFlatClientMessage(usual).has_value());
+    for (const char* general : { kFlatCases[2], kFlatCases[4], kFlatCases[16], kFlatCases[19] })
+        g_assert_false(detail::parseFlatClientMessage(general).has_value());
+    g_assert_true(detail::parseFlatClientMessage(serialize(ClientMessage(Join { "demo", "alice", "t" }))).has_value());
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -301,5 +417,6 @@ int main(int argc, char** argv)
     g_test_add_func("/protocol/client-round-trip", testClientRoundTrip);
     g_test_add_func("/protocol/server-parse-errors", testServerParseErrors);
     g_test_add_func("/protocol/chat", testChat);
+    g_test_add_func("/protocol/fast-path-agrees", testFastPathAgrees);
     return g_test_run();
 }
