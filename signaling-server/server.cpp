@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include "log_limiter.h"
 #include "worker.h"
 
 #include <cerrno>
@@ -173,7 +174,9 @@ std::string Server::metricsText()
     for (const auto& worker : workers_)
         metrics.push_back(&worker->metrics());
     auto counts = rooms_.counts();
-    return renderMetrics(metrics, counts.rooms, counts.peers);
+    std::string text = renderMetrics(metrics, counts.rooms, counts.peers);
+    appendLogMetrics(text);
+    return text;
 }
 
 } // namespace palaver::server
