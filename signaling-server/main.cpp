@@ -1,5 +1,6 @@
 // palaver-server: the signaling server of docs/protocol.md.
 #include "config.h"
+#include "log_limiter.h"
 #include "server.h"
 #include "source.h"
 
@@ -34,6 +35,14 @@ gboolean onSignal(gpointer loop)
 
 int main(int argc, char** argv)
 {
+    // Before anything logs or any thread starts: GLib takes one writer per
+    // process. Repeated library warnings are folded from here on (issue 13).
+    server::installLogLimiter();
+    // The summaries of what is still held back go out however main() ends.
+    struct FlushLog {
+        ~FlushLog() { server::flushLogLimiter(); }
+    } flushLog;
+
     server::Config config;
     std::string error;
     if (server::parseConfig(argc, argv, config, error) != server::ConfigStatus::Ok) {

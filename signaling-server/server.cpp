@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include "log_limiter.h"
 #include "worker.h"
 
 #include <cerrno>
@@ -180,7 +181,9 @@ std::string Server::metricsText()
     for (const auto& c : rooms_.countsPerWorker())
         workerRooms.push_back({ c.rooms, c.peers });
     auto counts = rooms_.counts();
-    return renderMetrics(metrics, workerRooms, counts.rooms, counts.peers);
+    std::string text = renderMetrics(metrics, workerRooms, counts.rooms, counts.peers);
+    appendLogMetrics(text);
+    return text;
 }
 
 } // namespace palaver::server
