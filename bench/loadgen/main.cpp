@@ -125,6 +125,7 @@ struct Window {
     ProcSample serverStart, serverEnd;
     TaskTimes tasksStart, tasksEnd;
     MetricsSample metricsStart, metricsEnd;
+    int64_t metricsStartNs = 0, metricsEndNs = 0;  // when each answer came
     double selfStart = 0, selfEnd = 0;
     double selfUserStart = 0, selfUserEnd = 0;
     MachineSample machineStart, machineEnd;
@@ -150,16 +151,24 @@ struct Window {
     void addTo(JsonLine &line) const;
 };
 
-// `scrape`: also read the server's /metrics, before the window's first CPU
-// sample and after its last, so the request's own CPU stays outside.
+// `scrape`: also read the server's /metrics, 50 ms before the window's first
+// CPU sample and after its last, so that the request's own CPU stays outside
+// and a slow answer (a saturated Node relay) does not move the window.
 Window measureWindow(pid_t pid, int64_t start, int64_t end, const Target *scrape = nullptr)
 {
     Window w;
-    timespec ts { time_t(start / kNsPerSec), long(start % kNsPerSec) };
+    timespec ts;
+    if (scrape) {
+        int64_t lead = start - 50'000'000;
+        ts = { time_t(lead / kNsPerSec), long(lead % kNsPerSec) };
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+        }
+        w.metricsStart = scrapeMetrics(*scrape, 0.5);
+        w.metricsStartNs = nowNs();
+    }
+    ts = { time_t(start / kNsPerSec), long(start % kNsPerSec) };
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
     }
-    if (scrape)
-        w.metricsStart = scrapeMetrics(*scrape, 0.5);
     w.machineStart = sampleMachine();
     w.tasksStart = sampleTaskTimes(pid);
     w.serverStart = sampleProcess(pid);
@@ -175,8 +184,10 @@ Window measureWindow(pid_t pid, int64_t start, int64_t end, const Target *scrape
     w.selfEnd = selfCpuSec();
     w.selfUserEnd = selfUserSec();
     w.endNs = nowNs();
-    if (scrape)
+    if (scrape) {
         w.metricsEnd = scrapeMetrics(*scrape, 0.5);
+        w.metricsEndNs = nowNs();
+    }
     return w;
 }
 
@@ -206,18 +217,30 @@ std::string jsonList(const std::vector<double> &values, int decimals)
 
 // The cost of a message and, from /metrics, what the server counted itself:
 // messages relayed and each worker's share of the data frames received.
-void addPerMessage(JsonLine &line, const Window &w, uint64_t delivered)
+//
+// CPU per message is server CPU per second over the CPU window divided by
+// messages delivered per second over the schedule's window: the two windows
+// are the same 5 s give or take the time the samples take.
+void addPerMessage(JsonLine &line, const Window &w, uint64_t delivered, double seconds)
 {
     bool exact = false;
     double cpuSec = w.serverCpuSec(&exact);
+    double perSec = double(delivered) / seconds;
     line.num("server_cpu_s", cpuSec, 4)
         .boolean("server_cpu_exact", exact)
-        .num("server_cpu_us_per_msg", delivered ? cpuSec * 1e6 / double(delivered) : NAN, 2);
+        .num("cpu_window_s", w.seconds(), 3)
+        .num("server_cpu_us_per_msg", delivered ? cpuSec / w.seconds() * 1e6 / perSec : NAN, 2);
     const MetricsSample &a = w.metricsStart, &b = w.metricsEnd;
     if (!a.ok || !b.ok)
         return;
-    if (a.hasRelayed && b.hasRelayed)
-        line.integer("server_relayed", (long long)(b.relayed - std::min(b.relayed, a.relayed)));
+    // The server's own count, over the time between the two answers (about
+    // 50 ms longer than the window): beside msgs_per_s, a check that every
+    // message delivered was relayed once, and at saturation how far the
+    // server's reading lags the load.
+    if (a.hasRelayed && b.hasRelayed) {
+        double between = double(w.metricsEndNs - w.metricsStartNs) / double(kNsPerSec);
+        line.num("server_relayed_per_s", double(b.relayed - std::min(b.relayed, a.relayed)) / between, 0);
+    }
     if (b.workerMessages.empty() || a.workerMessages.size() != b.workerMessages.size())
         return;
     // Worker labels in numeric order ("10" after "9").
@@ -326,7 +349,7 @@ bool runRelay(const Options &options, RelayLoad::Mode mode, int idle)
                 .num("send_lag_p99_us", sendLag.percentileUs(0.99), 0)
                 .num("send_lag_max_us", sendLag.maxUs(), 0);
         }
-        addPerMessage(line, w, delivered);
+        addPerMessage(line, w, delivered, secs);
     }
     if (!firstError.empty())
         line.str("first_error", firstError);
