@@ -182,8 +182,9 @@ def median_line(lines):
             # Element by element (worker shares), over the repetitions that
             # have a list of the same length.
             lists = [ln[key] for ln in lines if isinstance(ln.get(key), list) and len(ln[key]) == len(value)]
-            out[key] = [round(statistics.median(col), 3) if all(isinstance(x, (int, float)) for x in col) else None
-                        for col in zip(*lists)]
+            medians = [statistics.median(col) if all(isinstance(x, (int, float)) for x in col) else None
+                       for col in zip(*lists)]
+            out[key] = [m if m is None or m == int(m) else round(m, 3) for m in medians]
     errs = [ln.get('first_error') for ln in lines if ln.get('first_error')]
     if errs:
         out['first_error'] = errs[0]
