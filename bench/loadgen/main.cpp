@@ -152,8 +152,9 @@ struct Window {
 };
 
 // `scrape`: also read the server's /metrics, 50 ms before the window's first
-// CPU sample and after its last, so that the request's own CPU stays outside
-// and a slow answer (a saturated Node relay) does not move the window.
+// CPU sample and after its last, so that the request's own CPU stays outside.
+// The first answer must come before the window starts, or the counters are
+// left out: a slow one (a backlogged server) must not move the window.
 Window measureWindow(pid_t pid, int64_t start, int64_t end, const Target *scrape = nullptr)
 {
     Window w;
@@ -163,7 +164,9 @@ Window measureWindow(pid_t pid, int64_t start, int64_t end, const Target *scrape
         ts = { time_t(lead / kNsPerSec), long(lead % kNsPerSec) };
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
         }
-        w.metricsStart = scrapeMetrics(*scrape, 0.5);
+        double left = double(start - nowNs()) / double(kNsPerSec);
+        if (left > 0.001)
+            w.metricsStart = scrapeMetrics(*scrape, left);
         w.metricsStartNs = nowNs();
     }
     ts = { time_t(start / kNsPerSec), long(start % kNsPerSec) };
