@@ -151,7 +151,7 @@ struct Window {
     void addTo(JsonLine &line) const;
 };
 
-// `scrape`: also read the server's /metrics, 50 ms before the window's first
+// `scrape`: also read the server's /metrics, 200 ms before the window's first
 // CPU sample and after its last, so that the request's own CPU stays outside.
 // The first answer must come before the window starts, or the counters are
 // left out: a slow one (a backlogged server) must not move the window.
@@ -160,7 +160,7 @@ Window measureWindow(pid_t pid, int64_t start, int64_t end, const Target *scrape
     Window w;
     timespec ts;
     if (scrape) {
-        int64_t lead = start - 50'000'000;
+        int64_t lead = start - 200'000'000;
         ts = { time_t(lead / kNsPerSec), long(lead % kNsPerSec) };
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
         }
@@ -236,8 +236,8 @@ void addPerMessage(JsonLine &line, const Window &w, uint64_t delivered, double s
     const MetricsSample &a = w.metricsStart, &b = w.metricsEnd;
     if (!a.ok || !b.ok)
         return;
-    // The server's own count, over the time between the two answers (about
-    // 50 ms longer than the window): beside msgs_per_s, a check that every
+    // The server's own count, over the time between the two answers (up to
+    // 200 ms longer than the window): beside msgs_per_s, a check that every
     // message delivered was relayed once, and at saturation how far the
     // server's reading lags the load.
     if (a.hasRelayed && b.hasRelayed) {
