@@ -7,9 +7,10 @@ folder (meson setup build && meson compile -C build). Every repetition starts
 all servers afresh and runs each phase against each server in turn, rotating
 the order per repetition, so that noise on this machine hits them all. Prints
 every measurement as one JSON line, then one summary line (medians over the
-repetitions) per server and phase, then one line of ratios per palaver-server
-variant against the Node relay. Everything printed is also written to
-bench/results/run-DATE.jsonl.
+repetitions) per server and phase, then lines of ratios per palaver-server
+variant against the Node relay: one for the headline numbers and one per
+fixed rate (--rates: fixed-1k, fixed-10k, fixed-50k; CPU per message, p50,
+p99). Everything printed is also written to bench/results/run-DATE.jsonl.
 
 See bench/README.md for the method and the meaning of each number.
 """
@@ -18,6 +19,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -29,7 +31,50 @@ import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
-PHASES = ['idle', 'throughput-fixed', 'throughput-max', 'churn', 'combined']
+DEFAULT_RATES = '1000,10000,50000'
+# Issue 13 ("palaver-server at everyday load"), judged at 10,000 msg/s in the
+# same run against the Node relay, with the default worker count: server CPU
+# per message, p50 and p99 at most these fractions of node's.
+FIXED_TARGETS = {10000: {'server_cpu_us_per_msg': 0.6, 'p50_us': 0.75, 'p99_us': 0.3}}
+# A fixed-rate line is "at rate" when both the load generator's sending rate
+# and the server's delivery rate in the window are within this share of the
+# target: below, one of them fell behind; above, a backlog from before the
+# window was drained in it (the load generator or the server was stalled).
+AT_RATE = 0.02
+
+
+def fixed_phase(rate):
+    """The phase name of a fixed-rate point: 1000 -> fixed-1k, 2500 -> fixed-2.5k,
+    500 -> fixed-500."""
+    rate = float(rate)
+    if rate >= 1000:
+        return f'fixed-{rate / 1000:g}k'
+    return f'fixed-{rate:g}'
+
+
+def fixed_rate(phase):
+    """The rate of a fixed-N or fixed-Nk phase name, or None."""
+    m = re.fullmatch(r'fixed-(\d+(?:\.\d+)?)(k?)', phase)
+    if not m:
+        return None
+    return float(m.group(1)) * (1000 if m.group(2) else 1)
+
+
+def phase_order(phase):
+    """Summary lines in the order the phases run, fixed rates from low to high."""
+    rate = fixed_rate(phase)
+    if rate is not None:
+        return (1, rate)
+    return ({'idle': 0, 'throughput-max': 2, 'churn': 3}.get(phase, 4), 0)
+
+
+def default_workers():
+    """palaver-server's --workers default: one per CPU it may run on, 1 to 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return min(max(cpus, 1), 8)
 
 
 def raise_file_limit(wanted=65536):
@@ -126,20 +171,33 @@ def median_line(lines):
     out = {'label': lines[0]['label'], 'phase': lines[0]['phase'],
            'idle_conns': lines[0]['idle_conns'], 'summary': 'median', 'reps': len(lines)}
     for key, value in lines[0].items():
-        if key in out or key in ('rep', 'waited_quiet_s') or isinstance(value, bool) or not isinstance(value, (int, float)):
+        if key in out or key in ('rep', 'waited_quiet_s'):
             continue
-        values = [ln[key] for ln in lines if isinstance(ln.get(key), (int, float))]
-        if values:
-            out[key] = round(statistics.median(values), 2)
+        if isinstance(value, bool):
+            out[key] = all(ln.get(key) is True for ln in lines)
+        elif isinstance(value, (int, float)):
+            values = [ln[key] for ln in lines if isinstance(ln.get(key), (int, float)) and not isinstance(ln.get(key), bool)]
+            if values:
+                m = statistics.median(values)
+                out[key] = round(m, 2) if abs(m) >= 1 else round(m, 4)  # server_cpu_s at 1k msg/s: 0.25
+        elif isinstance(value, list):
+            # Element by element (worker shares), over the repetitions that
+            # have a list of the same length.
+            lists = [ln[key] for ln in lines if isinstance(ln.get(key), list) and len(ln[key]) == len(value)]
+            medians = [statistics.median(col) if all(isinstance(x, (int, float)) for x in col) else None
+                       for col in zip(*lists)]
+            out[key] = [m if m is None or m == int(m) else round(m, 3) for m in medians]
     errs = [ln.get('first_error') for ln in lines if ln.get('first_error')]
     if errs:
         out['first_error'] = errs[0]
     return out
 
 
-def ratios(summary, label, idle_conns, base='node'):
+def ratios(summary, label, idle_conns, fixed, base='node'):
     """palaver/node for each headline number, and whether the issue's targets
-    hold: more throughput, churn, less RSS per connection, p99 no worse."""
+    hold: more throughput, churn, less RSS per connection, p99 no worse.
+    `fixed`: the fixed-rate phase of the headline p50/p99 (that of --rate,
+    which `combined` runs as well)."""
     def ratio(phase, idle, key):
         a = summary.get((label, phase, idle), {}).get(key)
         b = summary.get((base, phase, idle), {}).get(key)
@@ -151,8 +209,8 @@ def ratios(summary, label, idle_conns, base='node'):
     targets = {}
     for idle, suffix in ((0, ''), (idle_conns, f'_with_{idle_conns}_idle')):
         t = out[f'throughput_msgs_per_s{suffix}'] = ratio('throughput-max', idle, 'msgs_per_s')
-        out[f'fixed_p50_us{suffix}'] = ratio('throughput-fixed', idle, 'p50_us')
-        p = out[f'fixed_p99_us{suffix}'] = ratio('throughput-fixed', idle, 'p99_us')
+        out[f'fixed_p50_us{suffix}'] = ratio(fixed, idle, 'p50_us')
+        p = out[f'fixed_p99_us{suffix}'] = ratio(fixed, idle, 'p99_us')
         c = out[f'churn_cycles_per_s{suffix}'] = ratio('churn', idle, 'cycles_per_s')
         if t is not None:
             targets[f'throughput{suffix}'] = t > 1
@@ -167,11 +225,51 @@ def ratios(summary, label, idle_conns, base='node'):
     return out
 
 
+def fixed_ratios(summary, label, phase, idle_conns=0, base='node'):
+    """One fixed-rate point, palaver/node: server CPU per message, p50, p99;
+    the rates both really ran at; for a point with issue-13 targets, whether
+    they are met. None when either side has no line for it."""
+    a = summary.get((label, phase, idle_conns))
+    b = summary.get((base, phase, idle_conns))
+    if not a or not b:
+        return None
+    rate = fixed_rate(phase)
+    out = {'ratios': f'{label}/{base}', 'phase': phase, 'idle_conns': idle_conns}
+    for key in ('server_cpu_us_per_msg', 'p50_us', 'p99_us'):
+        x, y = a.get(key), b.get(key)
+        out[key] = round(x / y, 3) if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y else None
+    at_rate = {}
+    for name, line in ((label, a), (base, b)):
+        sent, delivered = line.get('achieved_rate'), line.get('msgs_per_s')
+        out.setdefault('achieved_rate', {})[name] = sent
+        out.setdefault('msgs_per_s', {})[name] = delivered
+        # The Node relay's JavaScript runs on one thread: near 100 it is
+        # saturated even while it still delivers the rate (with a queue).
+        out.setdefault('server_cpu_pct', {})[name] = line.get('server_cpu_pct')
+        # Milliseconds here: the load generator sent in bursts.
+        out.setdefault('send_lag_p99_us', {})[name] = line.get('send_lag_p99_us')
+        at_rate[name] = bool(sent and delivered and all(abs(x / rate - 1) <= AT_RATE for x in (sent, delivered)))
+    # False: that side did not run at the rate (see AT_RATE), so the ratios
+    # compare unlike loads.
+    out['at_rate'] = at_rate
+    targets = FIXED_TARGETS.get(rate)
+    if targets and idle_conns == 0:
+        workers = re.fullmatch(r'palaver-w(\d+)(-base)?', label)
+        out['default_workers'] = bool(workers) and int(workers.group(1)) == default_workers()
+        out['targets'] = targets
+        out['targets_met'] = {key: out[key] is not None and out[key] <= limit for key, limit in targets.items()}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--build-dir', default=os.path.join(ROOT, 'build'))
     ap.add_argument('--reps', type=int, default=3)
-    ap.add_argument('--phases', default=','.join(PHASES))
+    ap.add_argument('--phases', default=None,
+                    help='comma-separated (default: idle, the --rates points, throughput-max, churn, combined); '
+                         'fixed-N or fixed-Nk runs one fixed rate, throughput-fixed the one of --rate')
+    ap.add_argument('--rates', default=DEFAULT_RATES,
+                    help=f'fixed-rate points in msg/s, phases fixed-1k, fixed-10k... (default {DEFAULT_RATES})')
     ap.add_argument('--servers', default='palaver-w1,palaver-w2,node',
                     help='palaver-wN (palaver-server --workers N), palaver-wN-base (the same from '
                          '--base-build-dir) and/or node')
@@ -183,7 +281,8 @@ def main():
     ap.add_argument('--duration', type=float, default=5)
     ap.add_argument('--warmup', type=float, default=1)
     ap.add_argument('--rooms', type=int, default=50)
-    ap.add_argument('--rate', type=float, default=10000)
+    ap.add_argument('--rate', type=float, default=10000,
+                    help='the fixed rate of `combined` and of the old phase name throughput-fixed')
     ap.add_argument('--window', type=int, default=64)
     ap.add_argument('--idle-conns', type=int, default=10000)
     ap.add_argument('--workers', type=int, default=32, help='churn loops in parallel')
@@ -236,7 +335,22 @@ def main():
         else:
             sys.exit(f'run.py: unknown server {label}')
 
-    phases = args.phases.split(',')
+    try:
+        rates = [float(r) for r in args.rates.split(',') if r.strip()]
+    except ValueError:
+        sys.exit(f'run.py: --rates wants numbers: {args.rates}')
+    if args.phases is None:
+        phases = ['idle'] + [fixed_phase(r) for r in rates] + ['throughput-max', 'churn', 'combined']
+    else:
+        phases = []
+        for p in args.phases.split(','):
+            # throughput-fixed, the name before the fixed-rate points, is the
+            # point at --rate (10,000 msg/s by default, as it always was).
+            p = fixed_phase(args.rate) if p == 'throughput-fixed' else p
+            if p not in ('idle', 'throughput-max', 'churn', 'combined') and fixed_rate(p) is None:
+                sys.exit(f'run.py: unknown phase {p}')
+            if p not in phases:
+                phases.append(p)
     os.makedirs(os.path.join(BENCH, 'results'), exist_ok=True)
     stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
     out_path = args.out or os.path.join(BENCH, 'results', f'run-{stamp}.jsonl')
@@ -254,7 +368,7 @@ def main():
     results = {}
     incidents = []
     common = ['--duration', str(args.duration), '--warmup', str(args.warmup), '--rooms', str(args.rooms),
-              '--rate', str(args.rate), '--window', str(args.window), '--idle-conns', str(args.idle_conns),
+              '--window', str(args.window), '--idle-conns', str(args.idle_conns),
               '--workers', str(args.workers), '--threads', str(args.loadgen_threads)]
     try:
         for rep in range(args.reps):
@@ -269,7 +383,9 @@ def main():
                         s.stop()
                         s.start()
                     waited = wait_quiet(args.quiet_busy_pct, args.quiet_timeout)
-                    cmd = [loadgen_bin, phase, '--url', s.url, '--pid', str(s.proc.pid), '--label', s.label] + common
+                    rate = fixed_rate(phase)
+                    cmd = [loadgen_bin, 'throughput-fixed' if rate is not None else phase, '--url', s.url,
+                           '--pid', str(s.proc.pid), '--label', s.label, '--rate', f'{rate or args.rate:g}'] + common
                     try:
                         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
                     except subprocess.TimeoutExpired:
@@ -281,6 +397,8 @@ def main():
                             obj = json.loads(line)
                         except json.JSONDecodeError:
                             continue
+                        if obj.get('phase') == 'throughput-fixed':
+                            obj['phase'] = fixed_phase(obj['target_rate'])  # also combined's
                         obj['rep'] = rep + 1
                         obj['waited_quiet_s'] = waited
                         emit(obj)
@@ -305,13 +423,18 @@ def main():
             s.stop()
 
     summary = {}
-    for key in sorted(results, key=lambda k: (PHASES.index(k[1]) if k[1] in PHASES else 99, k[2], k[0])):
+    for key in sorted(results, key=lambda k: (phase_order(k[1]), k[2], k[0])):
         summary[key] = median_line(results[key])
         emit(summary[key])
     if any(s.label == 'node' for s in servers):
+        fixed_points = sorted({(fixed_rate(k[1]), k[1], k[2]) for k in summary if fixed_rate(k[1]) is not None})
         for s in servers:
             if s.label != 'node':
-                emit(ratios(summary, s.label, args.idle_conns))
+                emit(ratios(summary, s.label, args.idle_conns, fixed_phase(args.rate)))
+                for _, phase, idle in fixed_points:
+                    line = fixed_ratios(summary, s.label, phase, idle)
+                    if line:
+                        emit(line)
     if incidents:
         emit({'incidents': incidents})
     out.close()

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "metrics_scrape.h"
 #include "phases.h"
 #include "proc_stats.h"
 
@@ -41,6 +43,7 @@ const char kUsage[] =
     "  --threads N         load threads (default 1)\n"
     "  --rooms R           rooms of 2 peers for the throughput phases (50)\n"
     "  --rate N            total messages/s for throughput-fixed (10000)\n"
+    "                      (run.py's fixed-1k, fixed-10k, fixed-50k are this phase)\n"
     "  --window N          messages in flight per peer for throughput-max (64)\n"
     "  --refill-at N       throughput-max: top the window up when in flight <= N\n"
     "                      (default window - 1: top up after every delivery)\n"
@@ -85,6 +88,19 @@ public:
         out_ << '"' << key << "\":" << value;
         return *this;
     }
+    JsonLine &boolean(const char *key, bool value)
+    {
+        sep();
+        out_ << '"' << key << "\":" << (value ? "true" : "false");
+        return *this;
+    }
+    // A value already in JSON (a list).
+    JsonLine &raw(const char *key, const std::string &json)
+    {
+        sep();
+        out_ << '"' << key << "\":" << json;
+        return *this;
+    }
     void print()
     {
         printf("{%s}\n", out_.str().c_str());
@@ -102,10 +118,14 @@ private:
     bool first_ = true;
 };
 
-// CPU and RSS of the server and CPU of this process over one window.
+// CPU and RSS of the server and CPU of this process over one window; for
+// the relay phases also the server's /metrics counters at both ends.
 struct Window {
     int64_t startNs = 0, endNs = 0;
     ProcSample serverStart, serverEnd;
+    TaskTimes tasksStart, tasksEnd;
+    MetricsSample metricsStart, metricsEnd;
+    int64_t metricsStartNs = 0, metricsEndNs = 0;  // when each answer came
     double selfStart = 0, selfEnd = 0;
     double selfUserStart = 0, selfUserEnd = 0;
     MachineSample machineStart, machineEnd;
@@ -117,17 +137,43 @@ struct Window {
     double selfUserPct() const { return 100.0 * (selfUserEnd - selfUserStart) / seconds(); }
     // Of all CPUs together (200 % on two), like the other shares.
     double machineBusyPct() const { return 100.0 * (machineEnd.busySec - machineStart.busySec) / seconds(); }
+    // Server CPU seconds over the window: per-thread schedstat (ns) when the
+    // same threads ran throughout, else the 10 ms ticks of /proc/PID/stat.
+    double serverCpuSec(bool *exact = nullptr) const
+    {
+        double sec = 0;
+        bool fine = cpuSecBetween(tasksStart, tasksEnd, sec);
+        if (exact)
+            *exact = fine;
+        return fine ? sec : serverEnd.cpuSec - serverStart.cpuSec;
+    }
 
     void addTo(JsonLine &line) const;
 };
 
-Window measureWindow(pid_t pid, int64_t start, int64_t end)
+// `scrape`: also read the server's /metrics, 200 ms before the window's first
+// CPU sample and after its last, so that the request's own CPU stays outside.
+// The first answer must come before the window starts, or the counters are
+// left out: a slow one (a backlogged server) must not move the window.
+Window measureWindow(pid_t pid, int64_t start, int64_t end, const Target *scrape = nullptr)
 {
     Window w;
-    timespec ts { time_t(start / kNsPerSec), long(start % kNsPerSec) };
+    timespec ts;
+    if (scrape) {
+        int64_t lead = start - 200'000'000;
+        ts = { time_t(lead / kNsPerSec), long(lead % kNsPerSec) };
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+        }
+        double left = double(start - nowNs()) / double(kNsPerSec);
+        if (left > 0.001)
+            w.metricsStart = scrapeMetrics(*scrape, left);
+        w.metricsStartNs = nowNs();
+    }
+    ts = { time_t(start / kNsPerSec), long(start % kNsPerSec) };
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
     }
     w.machineStart = sampleMachine();
+    w.tasksStart = sampleTaskTimes(pid);
     w.serverStart = sampleProcess(pid);
     w.selfStart = selfCpuSec();
     w.selfUserStart = selfUserSec();
@@ -136,10 +182,15 @@ Window measureWindow(pid_t pid, int64_t start, int64_t end)
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
     }
     w.machineEnd = sampleMachine();
+    w.tasksEnd = sampleTaskTimes(pid);
     w.serverEnd = sampleProcess(pid);
     w.selfEnd = selfCpuSec();
     w.selfUserEnd = selfUserSec();
     w.endNs = nowNs();
+    if (scrape) {
+        w.metricsEnd = scrapeMetrics(*scrape, 0.5);
+        w.metricsEndNs = nowNs();
+    }
     return w;
 }
 
@@ -154,6 +205,67 @@ void Window::addTo(JsonLine &line) const
         .num("machine_busy_pct", machineBusyPct())
         .num("other_cpu_pct", machineBusyPct() - serverCpuPct() - selfCpuPct())
         .integer("server_rss_kib", serverEnd.rssKiB);
+}
+
+std::string jsonList(const std::vector<double> &values, int decimals)
+{
+    std::string out = "[";
+    for (size_t i = 0; i < values.size(); i++) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%s%.*f", i ? "," : "", decimals, values[i]);
+        out += buf;
+    }
+    return out + "]";
+}
+
+// The cost of a message and, from /metrics, what the server counted itself:
+// messages relayed and each worker's share of the data frames received.
+//
+// CPU per message is server CPU per second over the CPU window divided by
+// messages delivered per second over the schedule's window: the two windows
+// are the same 5 s give or take the time the samples take.
+void addPerMessage(JsonLine &line, const Window &w, uint64_t delivered, double seconds)
+{
+    bool exact = false;
+    double cpuSec = w.serverCpuSec(&exact);
+    double perSec = double(delivered) / seconds;
+    line.num("server_cpu_s", cpuSec, 4)
+        .boolean("server_cpu_exact", exact)
+        .num("cpu_window_s", w.seconds(), 3)
+        .num("server_cpu_us_per_msg", delivered ? cpuSec / w.seconds() * 1e6 / perSec : NAN, 2);
+    const MetricsSample &a = w.metricsStart, &b = w.metricsEnd;
+    if (!a.ok || !b.ok)
+        return;
+    // The server's own count, over the time between the two answers (up to
+    // 200 ms longer than the window): beside msgs_per_s, a check that every
+    // message delivered was relayed once, and at saturation how far the
+    // server's reading lags the load.
+    if (a.hasRelayed && b.hasRelayed) {
+        double between = double(w.metricsEndNs - w.metricsStartNs) / double(kNsPerSec);
+        line.num("server_relayed_per_s", double(b.relayed - std::min(b.relayed, a.relayed)) / between, 0);
+    }
+    if (b.workerMessages.empty() || a.workerMessages.size() != b.workerMessages.size())
+        return;
+    // Worker labels in numeric order ("10" after "9").
+    std::vector<std::string> workers;
+    for (const auto &[worker, n] : b.workerMessages)
+        workers.push_back(worker);
+    std::sort(workers.begin(), workers.end(), [](const std::string &x, const std::string &y) {
+        return x.size() != y.size() ? x.size() < y.size() : x < y;
+    });
+    std::vector<double> counts, shares;
+    double total = 0;
+    for (const auto &worker : workers) {
+        auto before = a.workerMessages.find(worker);
+        if (before == a.workerMessages.end())
+            return;
+        uint64_t end = b.workerMessages.at(worker);
+        counts.push_back(double(end - std::min(end, before->second)));
+        total += counts.back();
+    }
+    for (double n : counts)
+        shares.push_back(total > 0 ? n / total : NAN);
+    line.raw("worker_messages", jsonList(counts, 0)).raw("worker_message_share", jsonList(shares, 3));
 }
 
 // Waits for the load threads to be set up, then starts them all at once.
@@ -191,16 +303,18 @@ bool runRelay(const Options &options, RelayLoad::Mode mode, int idle)
     bool ok = startSchedule(schedule, options.threads, options);
     Window w;
     if (ok)
-        w = measureWindow(options.pid, schedule.measureStart, schedule.measureEnd);
+        w = measureWindow(options.pid, schedule.measureStart, schedule.measureEnd, &options.target);
     for (auto &t : threads)
         t.join();
 
-    Histogram latency;
-    uint64_t sent = 0, received = 0, delivered = 0, errors = 0;
+    Histogram latency, sendLag;
+    uint64_t sent = 0, sentInWindow = 0, received = 0, delivered = 0, errors = 0;
     std::string firstError;
     for (auto &l : loads) {
         latency.merge(l->latency);
+        sendLag.merge(l->sendLag);
         sent += l->sent;
+        sentInWindow += l->sentInWindow;
         received += l->received;
         delivered += l->deliveredInWindow;
         errors += l->errors;
@@ -229,6 +343,16 @@ bool runRelay(const Options &options, RelayLoad::Mode mode, int idle)
             .num("mean_us", latency.meanUs(), 1)
             .integer("server_threads", w.serverEnd.threads);
         w.addTo(line);
+        if (fixed) {
+            // The rate this process really sent at in the window, and how
+            // late messages left: at 50,000 msg/s one load thread is near
+            // a core, so this says whether the load generator kept up.
+            line.integer("sent_in_window", (long long)sentInWindow)
+                .num("achieved_rate", double(sentInWindow) / secs, 0)
+                .num("send_lag_p99_us", sendLag.percentileUs(0.99), 0)
+                .num("send_lag_max_us", sendLag.maxUs(), 0);
+        }
+        addPerMessage(line, w, delivered, secs);
     }
     if (!firstError.empty())
         line.str("first_error", firstError);

@@ -281,6 +281,8 @@ void RelayLoad::run()
             if (now >= end)
                 break;
             while (due <= now) {
+                if (now >= schedule_.measureStart && now < end)
+                    sendLag.add(now - due);
                 sendCandidate(*peers_[j % count], now, false);
                 j++;
                 due = t0 + int64_t(double(j) * interval);

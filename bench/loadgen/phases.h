@@ -67,6 +67,9 @@ public:
     uint64_t errors = 0;       // error messages, wrong `from`, unexpected closes
     std::string firstError;
     Histogram latency;
+    // FixedRate: how late each message of the window left against its due
+    // time, i.e. whether this thread kept up with the rate.
+    Histogram sendLag;
 
     void onOpen(WsConnection &conn) override;
     void onText(WsConnection &conn, std::string_view payload) override;

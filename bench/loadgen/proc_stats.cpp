@@ -1,9 +1,12 @@
 #include "proc_stats.h"
 
+#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -44,6 +47,49 @@ ProcSample sampleProcess(pid_t pid)
     }
     s.ok = true;
     return s;
+}
+
+TaskTimes sampleTaskTimes(pid_t pid)
+{
+    TaskTimes t;
+    std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR *d = opendir(dir.c_str());
+    if (!d)
+        return t;
+    while (dirent *e = readdir(d)) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        std::ifstream f(dir + "/" + e->d_name + "/schedstat");
+        unsigned long long ns = 0;
+        if (f >> ns)  // a thread that ended since readdir() has no file left
+            t.runNs.emplace_back(std::atoi(e->d_name), uint64_t(ns));
+    }
+    closedir(d);
+    std::sort(t.runNs.begin(), t.runNs.end());
+    t.ok = !t.runNs.empty();
+    return t;
+}
+
+bool cpuSecBetween(const TaskTimes &start, const TaskTimes &end, double &seconds)
+{
+    if (!start.ok || !end.ok)
+        return false;
+    uint64_t total = 0;
+    size_t i = 0;
+    for (const auto &[tid, ns] : end.runNs) {
+        if (i < start.runNs.size() && start.runNs[i].first < tid)
+            return false;  // a thread of start is gone
+        if (i < start.runNs.size() && start.runNs[i].first == tid) {
+            total += ns - std::min(ns, start.runNs[i].second);
+            i++;
+        } else {
+            total += ns;  // started inside the window
+        }
+    }
+    if (i != start.runNs.size())
+        return false;
+    seconds = double(total) / 1e9;
+    return true;
 }
 
 MachineSample sampleMachine()

@@ -2,6 +2,10 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <utility>
+#include <vector>
+
 namespace loadgen {
 
 // What the kernel says about another process (the server under test), read
@@ -15,6 +19,21 @@ struct ProcSample {
 };
 
 ProcSample sampleProcess(pid_t pid);
+
+// Time on CPU of each thread of another process, in nanoseconds, from
+// /proc/PID/task/TID/schedstat (sum_exec_runtime: user and system together).
+// utime+stime in /proc/PID/stat count 10 ms ticks, too coarse for the cost
+// of a message at 1,000 msg/s (a 5 s window there is about 20 ticks).
+struct TaskTimes {
+    bool ok = false;
+    std::vector<std::pair<int, uint64_t>> runNs;  // (tid, ns), sorted by tid
+};
+TaskTimes sampleTaskTimes(pid_t pid);
+
+// CPU seconds of the process between two samples. False when a thread of
+// `start` is gone at `end` (its time went with it): then the caller falls
+// back to the ticks of /proc/PID/stat.
+bool cpuSecBetween(const TaskTimes &start, const TaskTimes &end, double &seconds);
 
 // CPU time of the whole machine from /proc/stat, in seconds summed over
 // every CPU: to see whether something besides the server and the load
