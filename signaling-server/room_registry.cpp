@@ -41,15 +41,20 @@ const RoomRegistry::Member* RoomRegistry::find(const Room& room, const std::stri
 }
 
 // By peers (members and holds), then rooms: rooms differ in size, and a
-// worker's cost is its peers' messages.
-Worker* RoomRegistry::leastLoaded() const
+// worker's cost is its peers' messages. Among the least loaded, the
+// joiner's own worker, so that it need not move: a server whose rooms are
+// mostly one peer (or short-lived) moves almost no connection.
+Worker* RoomRegistry::leastLoaded(Worker* preferred) const
 {
+    auto lighter = [](const Load& a, const Load& b) { return a.peers < b.peers || (a.peers == b.peers && a.rooms < b.rooms); };
     size_t best = 0;
     for (size_t i = 1; i < loads_.size(); ++i) {
-        const Load& a = loads_[i];
-        const Load& b = loads_[best];
-        if (a.peers < b.peers || (a.peers == b.peers && a.rooms < b.rooms))
+        if (lighter(loads_[i], loads_[best]))
             best = i;
+    }
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        if (workers_[i] == preferred && !lighter(loads_[best], loads_[i]))
+            return preferred;
     }
     return workers_[best];
 }
@@ -80,7 +85,7 @@ RoomRegistry::JoinResult RoomRegistry::join(const std::string& roomId, const std
     auto [it, created] = rooms_.try_emplace(roomId);
     Room& room = it->second;
     if (created) {
-        room.owner = workers_.empty() ? self.worker : leastLoaded();
+        room.owner = workers_.empty() ? self.worker : leastLoaded(self.worker);
         if (Load* load = loadOf(room.owner))
             ++load->rooms;
     }

@@ -4,7 +4,8 @@
 // A room lives on one worker: every peer of it is served by that worker's
 // thread, so relaying inside a room never crosses threads. A new room goes
 // to the least loaded worker; a connection that joins a room owned by
-// another worker is handed over to it (worker.h) and joins there.
+// another worker is handed over to it (worker.h) and joins there. Among
+// equally loaded workers a new room stays on its first joiner's.
 //
 // Lock rule: `mutex_` guards everything here and is a leaf lock: nothing
 // else is locked while it is held, and no callback runs under it.
@@ -85,7 +86,7 @@ private:
     };
 
     static const Member* find(const Room& room, const std::string& peer);
-    Worker* leastLoaded() const;
+    Worker* leastLoaded(Worker* preferred) const;
     Load* loadOf(Worker* worker);
     void eraseIfEmpty(std::unordered_map<std::string, Room>::iterator it);
 

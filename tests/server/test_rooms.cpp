@@ -224,8 +224,8 @@ void testMoveKeepsOrder()
 }
 
 // A connection that leaves one room and joins another moves to the new
-// room's worker. Rooms go to the least loaded worker (the lower index on a
-// tie): x to worker 0, then y to worker 1.
+// room's worker. Rooms go to the least loaded worker: x to either, then y
+// to the other one.
 void testMoveWithNextRoom()
 {
     ServerProcess server({ "--workers", "2" });
@@ -235,13 +235,17 @@ void testMoveWithNextRoom()
     c.join("x", "c", { "a" });
     a.expectJson(R"({"type":"peer-joined","peer":"c"})");
     auto connections = perWorker(metrics(server), "palaver_worker_connections", 2);
-    PT_CHECK_MSG(connections[0] == 2 && connections[1] == 1, "connections per worker: %g and %g, expected 2 and 1", connections[0], connections[1]);
+    // x's worker serves a and c.
+    PT_CHECK_MSG((connections[0] == 2 && connections[1] == 1) || (connections[0] == 1 && connections[1] == 2),
+        "connections per worker: %g and %g, expected 2 and 1 in some order", connections[0], connections[1]);
+    const int x = connections[0] == 2 ? 0 : 1;
     c.send(R"({"type":"leave"})");
     a.expectJson(R"({"type":"peer-left","peer":"c"})");
     c.join("y", "c", { "b" });
     b.expectJson(R"({"type":"peer-joined","peer":"c"})");
     connections = perWorker(metrics(server), "palaver_worker_connections", 2);
-    PT_CHECK_MSG(connections[0] == 1 && connections[1] == 2, "connections per worker: %g and %g, expected 1 and 2", connections[0], connections[1]);
+    PT_CHECK_MSG(connections[x] == 1 && connections[1 - x] == 2, "connections per worker after the move: %g and %g, expected x's (%d) to have 1",
+        connections[0], connections[1], x);
     c.send(R"({"type":"send-offer","sdp":"o"})");
     b.expectJson(R"({"type":"send-offer","from":"c","sdp":"o"})");
     b.send(R"({"type":"send-answer","sdp":"a"})");
