@@ -435,7 +435,7 @@ void Connection::joinRoom(std::string room, std::optional<std::string> peer, boo
         // The room is served by another worker: the connection goes there
         // and joins on that thread, so that relaying in the room never
         // crosses threads. The registry holds the room for it meanwhile.
-        pendingJoin_ = PendingJoin { std::move(room), std::move(peer) };
+        pendingJoin_ = std::make_unique<PendingJoin>(PendingJoin { std::move(room), std::move(peer) });
         moving_ = true;
         worker_->moveTo(this, result.owner);
         return;

@@ -1,6 +1,7 @@
 // One WebSocket client of the server: RFC 6455 framing over a raw socket
 // (or a TLS stream), and the peer's protocol state (room, id, rate limit).
-// Lives on its worker's thread only.
+// Touched only by the thread of the worker that serves it: the one that
+// accepted it, then the one that owns its room (worker.h).
 #pragma once
 
 #include "gref.h"
@@ -61,7 +62,7 @@ public:
     void abandonPendingJoin();
 
 private:
-    enum class State { Open, Closing, Dead };
+    enum class State : uint8_t { Open, Closing, Dead };
 
     bool readSome(size_t& n, bool& eof);
     void consume(uint8_t* data, size_t length);
@@ -83,11 +84,11 @@ private:
     void leaveRoom(const char* why);
     void teardown();
 
+    // Small fields first, together: 10,000 idle connections cost their
+    // padding too.
     Worker* worker_; // changes when the connection moves to its room's worker
     const uint64_t id_;
     int fd_;
-    GRef<GIOStream> tlsStream_;
-    std::string remote_;
     State state_ = State::Open;
     bool closeReceived_ = false;
     // RFC 6455 7.1.7, failing the connection (a protocol error): nothing
@@ -102,20 +103,23 @@ private:
     // processed here (what was read stays in in_) until that worker has
     // the connection and has joined it (resumeAfterMove).
     bool moving_ = false;
+    bool queuedDirty_ = false;
+    bool everJoined_ = false;
+    ws::Opcode fragmentOpcode_ = ws::Opcode::Continuation; // fragments_ being joined; Continuation: none
+    GRef<GIOStream> tlsStream_;
+    std::string remote_;
     struct PendingJoin {
         std::string room;
         std::optional<std::string> peer;
     };
-    std::optional<PendingJoin> pendingJoin_;
+    std::unique_ptr<PendingJoin> pendingJoin_; // only while moving: idle connections stay small
     int64_t joinDeadline_ = 0; // monotonic µs; 0: none
-    bool queuedDirty_ = false;
     size_t keepaliveIndex_ = 0; // position in the worker's keepalive slot (id % ticks)
 
     // Framing.
     std::string in_;          // an incomplete frame, and only that
     uint64_t skip_ = 0;       // payload bytes still to discard (refused frame)
     std::string fragments_;   // a fragmented message being joined
-    ws::Opcode fragmentOpcode_ = ws::Opcode::Continuation; // Continuation: none
     std::string out_;
     size_t outOffset_ = 0;
 
@@ -123,7 +127,6 @@ private:
     std::string room_;
     std::string peer_;
     uint64_t session_ = 0;    // 0: not in a room
-    bool everJoined_ = false;
     int64_t lastSeen_ = 0;
 
     // Token bucket (docs/protocol.md "Rate limit").

@@ -58,14 +58,15 @@ bool LogLimiter::admit(std::string_view domain, GLogLevelFlags level, std::strin
     std::lock_guard lock(mutex_);
     Key key(domain, text);
     Entry* e = nullptr;
-    unsigned burst = kBurst;
+    const unsigned burst = kBurst;
     if (!texts_.contains(key) && texts_.size() >= kMaxTexts)
         expire(nowUs, summaries);
     if (texts_.contains(key) || texts_.size() < kMaxTexts) {
         e = &entry(texts_, key, level, nowUs, summaries);
     } else {
+        // The table is full of live texts: new ones share one budget per
+        // domain, so that a genuinely new warning is still seen.
         e = &entry(overflow_, key.first, level, nowUs, summaries);
-        burst = 0;
     }
     if (e->written < burst) {
         ++e->written;

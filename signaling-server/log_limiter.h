@@ -33,9 +33,9 @@ public:
     static constexpr unsigned kBurst = 5;
     static constexpr int64_t kWindowUs = 60 * G_USEC_PER_SEC;
     // Distinct texts tracked at once. A text that is new when all of them
-    // have been seen within the window is counted in its domain's overflow
-    // entry instead, so that varying texts cannot grow the table (or the
-    // log) without bound either.
+    // have been seen within the window goes to its domain's overflow entry
+    // instead (kBurst a window for all such texts), so that varying texts
+    // cannot grow the table (or the log) without bound either.
     static constexpr size_t kMaxTexts = 256;
     static constexpr std::array<const char*, 5> kLimitedDomains { "libsoup", "GLib-Net", "GLib-GIO", "GLib",
         "GLib-GObject" };
@@ -90,7 +90,7 @@ private:
     // never held while writing.
     mutable std::mutex mutex_;
     std::map<Key, Entry> texts_;
-    std::map<std::string, Entry> overflow_; // by domain; nothing of it is written
+    std::map<std::string, Entry> overflow_; // by domain: texts beyond kMaxTexts
     std::map<std::string, uint64_t, std::less<>> totals_; // by domain, since the start
 };
 

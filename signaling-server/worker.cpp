@@ -171,8 +171,9 @@ bool Worker::setUp(std::string& error)
 
 void Worker::tearDown()
 {
-    // Connections handed over from now on are closed by their sender;
-    // those already in the mailbox are dropped with the rest.
+    // Connections handed over from now on are closed by their sender. Any
+    // still in the mailbox came to a worker whose thread failed to start
+    // (others refuse them once shutdown is requested): dropped.
     std::vector<std::unique_ptr<Connection>> late;
     {
         std::lock_guard lock(mailboxMutex_);
@@ -445,7 +446,6 @@ void Worker::sendDepartures()
         if (!owned)
             continue;
         owned->worker_ = to;
-        owned->queuedDirty_ = false;
         owned = to->handOver(std::move(owned));
         if (!owned)
             continue;
@@ -461,7 +461,10 @@ std::unique_ptr<Connection> Worker::handOver(std::unique_ptr<Connection> connect
     bool wake;
     {
         std::lock_guard lock(mailboxMutex_);
-        if (stopped_)
+        // Stopping: the sender closes it with 1001 itself, as this worker
+        // does with its own; one that came before the request is closed
+        // by beginShutdown with the rest.
+        if (stopped_ || shutdownRequested_)
             return connection;
         wake = mailbox_.empty() && arrivals_.empty();
         arrivals_.push_back(std::move(connection));
@@ -475,10 +478,10 @@ std::unique_ptr<Connection> Worker::handOver(std::unique_ptr<Connection> connect
 
 void Worker::receive(std::unique_ptr<Connection> connection)
 {
-    WorkerMetrics::add(metrics_.movedIn);
     Connection* c = attach(std::move(connection));
     if (!c)
         return;
+    WorkerMetrics::add(metrics_.movedIn);
     g_debug("worker %d: connection %" G_GUINT64_FORMAT " from %s came to join a room here", index_, c->id(), c->remote_.c_str());
     if (shuttingDown_) {
         c->close(kCloseGoingAway, "server shutting down");
@@ -537,6 +540,8 @@ void Worker::onEpoll()
         if (!connection->isDead() && (events[i].events & EPOLLOUT))
             connection->onWritable();
     }
+    if (shutdownPending_ && !shuttingDown_)
+        beginShutdown();
     endOfDispatch();
 }
 
@@ -585,8 +590,10 @@ void Worker::drainMailbox()
         if (Connection* c = find(d.connectionId))
             c->deliver(d.session, d.text);
     }
-    if (shutdown && !shuttingDown_)
-        beginShutdown();
+    // Not from here: this runs inside onEpoll's walk over the events, and
+    // shutting down frees connections that later events still point to.
+    if (shutdown)
+        shutdownPending_ = true;
 }
 
 void Worker::deliver(const PeerRef& to, std::string text)

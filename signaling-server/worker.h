@@ -72,7 +72,6 @@ public:
     WorkerMetrics& counters() { return metrics_; }
     int64_t now() const { return now_; } // monotonic µs, refreshed per dispatch
     uint64_t newSession() { return ++sessionCounter_ * 64 + static_cast<uint64_t>(index_); }
-    int index() const { return index_; }
 
     // Sends `text` to a peer wherever it lives.
     void deliver(const PeerRef& to, std::string text);
@@ -99,7 +98,9 @@ private:
         std::string text;
     };
     // Deadlines that are all the same distance from their start are kept in
-    // FIFO order, so one timer for the head serves them all.
+    // FIFO order, so one timer for the head serves them all. (A join
+    // deadline that comes with a moved connection is older: it is put in
+    // its place, addJoinDeadline.)
     struct DeadlineQueue {
         void (Connection::*expire)(); // called on each connection whose deadline passed
         const char* name;             // of the timer, for debugging
@@ -119,8 +120,8 @@ private:
     void serveFile(SoupServerMessage* msg, const char* path);
 
     void adoptConnection(SoupServerMessage* msg, GIOStream* stream);
-    // Makes `connection` this worker's (epoll, keepalive, the map); false
-    // (and it is freed) if epoll refuses it.
+    // Makes `connection` this worker's (epoll, keepalive, the map); null
+    // (and it is freed, its hold given back) if epoll refuses it.
     Connection* attach(std::unique_ptr<Connection> connection);
     std::unique_ptr<Connection> detach(Connection* connection);
     void sendDepartures();
@@ -189,6 +190,7 @@ private:
     std::vector<Delivery> mailbox_;
     std::vector<std::unique_ptr<Connection>> arrivals_;
     bool shutdownRequested_ = false;
+    bool shutdownPending_ = false; // owner thread: seen in the mailbox, begun after the event walk
     bool stopped_ = false; // the thread is past its last dispatch: no arrivals
 
     WorkerMetrics metrics_;

@@ -102,6 +102,31 @@ void testTlsRoomsAcrossWorkers()
     waitHealth(server, 0, 0);
 }
 
+// The join and the messages behind it sent at once over TLS: what the TLS
+// layer had already decrypted when the connection moved is read by its new
+// worker, in order.
+void testTlsMoveKeepsOrder()
+{
+    auto cert = makeCertificate();
+    ServerProcess server({ "--tls-cert", cert->cert, "--tls-key", cert->key, "--workers", "2" });
+    bool moved = false;
+    for (int attempt = 0; attempt < 40 && !moved; ++attempt) {
+        std::string room = format("tls-order-%d", attempt);
+        TestClient alice(server), bob(server);
+        alice.join(room, "alice");
+        double before = metric(metrics(server), "palaver_connections_moved_total");
+        bob.send(Obj().s("type", "join").s("room", room).s("peer", "bob"));
+        for (int k = 0; k < 10; ++k)
+            bob.send(Obj().s("type", "send-offer").s("sdp", format("offer-%d", k)));
+        bob.expectJson(Obj().s("type", "joined").s("room", room).s("peer", "bob").raw("peers", R"(["alice"])").raw("iceServers", "[]").str());
+        alice.expectJson(R"({"type":"peer-joined","peer":"bob"})");
+        for (int k = 0; k < 10; ++k)
+            alice.expectJson(Obj().s("type", "send-offer").s("from", "bob").s("sdp", format("offer-%d", k)).str());
+        moved = metric(metrics(server), "palaver_connections_moved_total") > before;
+    }
+    PT_CHECK_MSG(moved, "in 40 tries, no TLS connection was accepted by the worker not owning its room");
+}
+
 void testPlainClientOnTlsPort()
 {
     auto cert = makeCertificate();
@@ -176,6 +201,7 @@ void registerTests()
 {
     addTest("/tls/relay", testTlsRelay);
     addTest("/tls/rooms-across-workers", testTlsRoomsAcrossWorkers);
+    addTest("/tls/move-keeps-order", testTlsMoveKeepsOrder);
     addTest("/tls/plain-client-on-tls-port", testPlainClientOnTlsPort);
     addTest("/tls/shutdown", testTlsShutdown);
     addTest("/tls/bad-files", testTlsBadFiles);
