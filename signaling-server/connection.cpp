@@ -435,7 +435,11 @@ void Connection::joinRoom(std::string room, std::optional<std::string> peer, boo
         // The room is served by another worker: the connection goes there
         // and joins on that thread, so that relaying in the room never
         // crosses threads. The registry holds the room for it meanwhile.
-        pendingJoin_ = std::make_unique<PendingJoin>(PendingJoin { std::move(room), std::move(peer) });
+        // room_ and peer_ are free while in no room: they carry the join.
+        room_ = std::move(room);
+        pendingPeer_ = peer.has_value();
+        peer_ = peer ? std::move(*peer) : std::string();
+        pendingJoin_ = true;
         moving_ = true;
         worker_->moveTo(this, result.owner);
         return;
@@ -467,12 +471,17 @@ void Connection::resumeAfterMove()
 {
     moving_ = false;
     if (pendingJoin_) {
-        PendingJoin join = std::move(*pendingJoin_);
-        pendingJoin_.reset();
+        pendingJoin_ = false;
+        std::string room = std::move(room_);
+        std::optional<std::string> peer;
+        if (pendingPeer_)
+            peer = std::move(peer_);
+        room_.clear();
+        peer_.clear();
         if (state_ == State::Open)
-            joinRoom(std::move(join.room), std::move(join.peer), true);
+            joinRoom(std::move(room), std::move(peer), true);
         else
-            worker_->server().rooms().release(join.room);
+            worker_->server().rooms().release(room);
     }
     // What arrived behind the join, in order; then whatever the socket (or
     // the TLS layer, where epoll cannot see it) holds.
@@ -491,8 +500,8 @@ void Connection::abandonPendingJoin()
 {
     if (!pendingJoin_)
         return;
-    worker_->server().rooms().release(pendingJoin_->room);
-    pendingJoin_.reset();
+    worker_->server().rooms().release(room_);
+    pendingJoin_ = false;
     moving_ = false;
 }
 

@@ -103,16 +103,16 @@ private:
     // processed here (what was read stays in in_) until that worker has
     // the connection and has joined it (resumeAfterMove).
     bool moving_ = false;
+    // The room held for the join on its way (in room_, with the peer id
+    // asked for in peer_ if pendingPeer_): no allocation per move, whose
+    // leftovers in the first worker's heap cost idle connections RSS.
+    bool pendingJoin_ = false;
+    bool pendingPeer_ = false;
     bool queuedDirty_ = false;
     bool everJoined_ = false;
     ws::Opcode fragmentOpcode_ = ws::Opcode::Continuation; // fragments_ being joined; Continuation: none
     GRef<GIOStream> tlsStream_;
     std::string remote_;
-    struct PendingJoin {
-        std::string room;
-        std::optional<std::string> peer;
-    };
-    std::unique_ptr<PendingJoin> pendingJoin_; // only while moving: idle connections stay small
     int64_t joinDeadline_ = 0; // monotonic µs; 0: none
     size_t keepaliveIndex_ = 0; // position in the worker's keepalive slot (id % ticks)
 
