@@ -88,6 +88,72 @@ std::string decodeJsonString(const char* begin, const char* end)
     return out;
 }
 
+// An escape "\uXXXX" at p (after the backslash and 'u'); its value in cp.
+bool hex4(const char*& p, const char* end, uint32_t& cp)
+{
+    if (end - p < 4)
+        return false;
+    for (int i = 0; i < 4; ++i) {
+        if (!g_ascii_isxdigit(p[i]))
+            return false;
+    }
+    cp = hexValue(p);
+    p += 4;
+    return true;
+}
+
+struct JsonStringScan {
+    bool escaped = false; // holds a backslash escape
+    bool hasNul = false;  // holds an escaped U+0000
+    bool ascii = true;    // no byte over 0x7f
+};
+
+// The string whose opening quote is at p, by RFC 8259 (no raw control
+// characters, only the listed escapes, surrogates in pairs); p ends past its
+// closing quote.
+bool scanJsonString(const char*& p, const char* end, JsonStringScan& scan)
+{
+    ++p; // opening quote
+    while (p < end) {
+        unsigned char c = static_cast<unsigned char>(*p++);
+        if (c == '"')
+            return true;
+        if (c < 0x20)
+            return false;
+        if (c >= 0x80)
+            scan.ascii = false;
+        if (c != '\\')
+            continue;
+        scan.escaped = true;
+        if (p >= end)
+            return false;
+        char e = *p++;
+        if (e == 'u') {
+            uint32_t cp;
+            if (!hex4(p, end, cp))
+                return false;
+            scan.hasNul |= cp == 0;
+            // An unpaired surrogate has no UTF-8 form (RFC 8259 8.2,
+            // RFC 7493 2.1): json-glib would emit invalid UTF-8 or drop the
+            // next character, and the relay would then fail the receiver's
+            // connection (RFC 6455 8.1).
+            if (cp >= 0xDC00 && cp <= 0xDFFF)
+                return false;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                uint32_t low;
+                if (end - p < 2 || p[0] != '\\' || p[1] != 'u')
+                    return false;
+                p += 2;
+                if (!hex4(p, end, low) || low < 0xDC00 || low > 0xDFFF)
+                    return false;
+            }
+        } else if (e == '\0' || !strchr("\"\\/bfnrt", e)) {
+            return false;
+        }
+    }
+    return false;
+}
+
 // RFC 8259 syntax, checked before json-glib builds a tree: json-glib 1.6
 // accepts more than JSON (several root values, single quotes, leading zeros,
 // raw control characters in strings), and docs/protocol.md calls all of those
@@ -160,59 +226,13 @@ private:
         }
         return true;
     }
-    // An escape "\uXXXX" at p_ (after the backslash and 'u'); its value in cp.
-    bool hex4(uint32_t& cp)
-    {
-        if (end_ - p_ < 4)
-            return false;
-        for (int i = 0; i < 4; ++i) {
-            if (!g_ascii_isxdigit(p_[i]))
-                return false;
-        }
-        cp = hexValue(p_);
-        p_ += 4;
-        return true;
-    }
     // A string at p_; hasNul tells whether it holds an escaped U+0000.
     bool string(bool& hasNul)
     {
-        hasNul = false;
-        ++p_; // opening quote
-        while (p_ < end_) {
-            unsigned char c = static_cast<unsigned char>(*p_++);
-            if (c == '"')
-                return true;
-            if (c < 0x20)
-                return false;
-            if (c == '\\') {
-                if (p_ >= end_)
-                    return false;
-                char e = *p_++;
-                if (e == 'u') {
-                    uint32_t cp;
-                    if (!hex4(cp))
-                        return false;
-                    hasNul |= cp == 0;
-                    // An unpaired surrogate has no UTF-8 form (RFC 8259 8.2,
-                    // RFC 7493 2.1): json-glib would emit invalid UTF-8 or
-                    // drop the next character, and the relay would then fail
-                    // the receiver's connection (RFC 6455 8.1).
-                    if (cp >= 0xDC00 && cp <= 0xDFFF)
-                        return false;
-                    if (cp >= 0xD800 && cp <= 0xDBFF) {
-                        uint32_t low;
-                        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u')
-                            return false;
-                        p_ += 2;
-                        if (!hex4(low) || low < 0xDC00 || low > 0xDFFF)
-                            return false;
-                    }
-                } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
-                    return false;
-                }
-            }
-        }
-        return false;
+        JsonStringScan scan;
+        bool ok = scanJsonString(p_, end_, scan);
+        hasNul = scan.hasNul;
+        return ok;
     }
     bool string()
     {
@@ -568,54 +588,14 @@ private:
         while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r'))
             ++p_;
     }
-    bool hex4(uint32_t& cp)
-    {
-        if (end_ - p_ < 4)
-            return false;
-        for (int i = 0; i < 4; ++i) {
-            if (!g_ascii_isxdigit(p_[i]))
-                return false;
-        }
-        cp = hexValue(p_);
-        p_ += 4;
-        return true;
-    }
     // A string at p_ (its opening quote), with StrictJson's rules.
     bool string(bool& escaped)
     {
-        escaped = false;
-        ++p_;
-        while (p_ < end_) {
-            unsigned char c = static_cast<unsigned char>(*p_++);
-            if (c == '"')
-                return true;
-            if (c < 0x20)
-                return false;
-            if (c >= 0x80)
-                ascii_ = false;
-            if (c != '\\')
-                continue;
-            escaped = true;
-            if (p_ >= end_)
-                return false;
-            char e = *p_++;
-            if (e == 'u') {
-                uint32_t cp;
-                if (!hex4(cp) || (cp >= 0xDC00 && cp <= 0xDFFF))
-                    return false;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    uint32_t low;
-                    if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u')
-                        return false;
-                    p_ += 2;
-                    if (!hex4(low) || low < 0xDC00 || low > 0xDFFF)
-                        return false;
-                }
-            } else if (e == '\0' || !strchr("\"\\/bfnrt", e)) {
-                return false;
-            }
-        }
-        return false;
+        JsonStringScan scan;
+        bool ok = scanJsonString(p_, end_, scan);
+        escaped = scan.escaped;
+        ascii_ = ascii_ && scan.ascii;
+        return ok;
     }
     bool literal(std::string_view word)
     {
