@@ -112,12 +112,10 @@ SERVER_EXE := $(BUILDDIR)/signaling-server/palaver-server
 demo: build
 	@exec data/demo.sh $(BUILDDIR) $(HOST) $(PORT)
 
+# The server benchmark (bench/README.md): palaver-server against the Node
+# relay, every phase, about 16 minutes.
 bench: deps-bench build
-	@if [ -x bench/run ]; then \
-	  PALAVER_SERVER=$(CURDIR)/$(SERVER_EXE) NODE_PATH=/usr/share/nodejs bench/run; \
-	else \
-	  NODE_PATH=/usr/share/nodejs $(MESON) test -C $(BUILDDIR) --benchmark --print-errorlogs; \
-	fi
+	NODE_PATH=/usr/share/nodejs python3 bench/run.py --build-dir $(BUILDDIR)
 
 # The call benchmark (bench/call/README.md): about 15 minutes.
 bench-call: build
