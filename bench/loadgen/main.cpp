@@ -307,11 +307,12 @@ bool runRelay(const Options &options, RelayLoad::Mode mode, int idle)
     for (auto &t : threads)
         t.join();
 
-    Histogram latency, sendLag;
+    Histogram latency, kernelLatency, sendLag;
     uint64_t sent = 0, sentInWindow = 0, received = 0, delivered = 0, errors = 0;
     std::string firstError;
     for (auto &l : loads) {
         latency.merge(l->latency);
+        kernelLatency.merge(l->kernelLatency);
         sendLag.merge(l->sendLag);
         sent += l->sent;
         sentInWindow += l->sentInWindow;
@@ -341,6 +342,8 @@ bool runRelay(const Options &options, RelayLoad::Mode mode, int idle)
             .num("p99_us", latency.percentileUs(0.99), 0)
             .num("max_us", latency.maxUs(), 0)
             .num("mean_us", latency.meanUs(), 1)
+            .num("kernel_p50_us", kernelLatency.percentileUs(0.50), 0)
+            .num("kernel_p99_us", kernelLatency.percentileUs(0.99), 0)
             .integer("server_threads", w.serverEnd.threads);
         w.addTo(line);
         if (fixed) {

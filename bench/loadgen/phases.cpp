@@ -184,6 +184,8 @@ void RelayLoad::onText(WsConnection &conn, std::string_view payload)
         if (now >= schedule_.measureStart && now < schedule_.measureEnd) {
             deliveredInWindow++;
             latency.add(now - int64_t(ts));
+            if (int64_t rx = conn.rxKernelNs())
+                kernelLatency.add(rx - int64_t(ts));
         }
     } else if (type == "joined") {
         peer.joined = true;

@@ -67,6 +67,9 @@ public:
     uint64_t errors = 0;       // error messages, wrong `from`, unexpected closes
     std::string firstError;
     Histogram latency;
+    // The same to when the kernel had the frame (WsConnection::rxKernelNs):
+    // the server's share without this process's own delay in reading it.
+    Histogram kernelLatency;
     // FixedRate: how late each message of the window left against its due
     // time, i.e. whether this thread kept up with the rate.
     Histogram sendLag;

@@ -96,6 +96,7 @@ bool WsConnection::connect(const Target &target, const sockaddr_in *source)
     // messages would otherwise wait for ACKs.
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (source) {
         // Lets connect() pick the port per destination, so each source
         // address has the whole ephemeral range for this server.
@@ -308,7 +309,28 @@ void WsConnection::onReadable()
 {
     std::vector<char> &buf = reactor_.scratch();
     for (;;) {
-        ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
+        iovec iov { buf.data(), buf.size() };
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+        msghdr msg {};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+        ssize_t n = recvmsg(fd_, &msg, 0);
+        rxKernelNs_ = 0;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+                continue;
+            timespec rx;
+            std::memcpy(&rx, CMSG_DATA(c), sizeof(rx));
+            // The stamp is CLOCK_REALTIME: moved onto CLOCK_MONOTONIC by
+            // the two clocks' offset now.
+            timespec real;
+            clock_gettime(CLOCK_REALTIME, &real);
+            int64_t mono = nowNs();
+            int64_t offset = (int64_t(real.tv_sec) * kNsPerSec + real.tv_nsec) - mono;
+            rxKernelNs_ = int64_t(rx.tv_sec) * kNsPerSec + rx.tv_nsec - offset;
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;

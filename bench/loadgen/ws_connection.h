@@ -92,6 +92,12 @@ public:
 
     uint32_t index = 0;  // free for the handler: which peer or worker this is
 
+    // When the kernel received the bytes of the frame being handed to
+    // onText (CLOCK_MONOTONIC ns; SO_TIMESTAMPNS of the last segment of
+    // that read, so never earlier than the frame's real arrival), or 0.
+    // Latency to here leaves out how late this process got to the frame.
+    int64_t rxKernelNs() const { return rxKernelNs_; }
+
 private:
     void setEvents(uint32_t events);
     void onWritable();
@@ -106,6 +112,7 @@ private:
     Reactor &reactor_;
     WsHandler &handler_;
     int fd_ = -1;
+    int64_t rxKernelNs_ = 0;
     State state_ = State::Closed;
     uint32_t events_ = 0;
     std::string in_;        // an incomplete frame (or the HTTP response) so far
