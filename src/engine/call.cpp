@@ -181,8 +181,13 @@ void Call::checkTeardown()
     if (tornDown_)
         return;
     bool flushed = std::all_of(peers_.begin(), peers_.end(), [](const auto& p) { return p.second->chatFlushed(); });
-    if (flushed && signalingClosed_)
+    if (!flushed || !signalingClosed_ || byeLinger_)
+        return;
+    if (peers_.empty()) {
         finishTeardown();
+        return;
+    }
+    byeLinger_ = Source::once(context_.get(), kByeLinger, [this] { finishTeardown(); }, "palaver-bye-linger");
 }
 
 void Call::finishTeardown()
@@ -192,6 +197,7 @@ void Call::finishTeardown()
     tornDown_ = true;
     teardownCheck_.cancel();
     teardownLimit_.cancel();
+    byeLinger_.cancel();
     for (auto& [id, pc] : peers_) {
         snapshot(*pc);
         dying_.push_back(std::move(pc));

@@ -204,10 +204,18 @@ private:
     // WebSocket's close handshake), checked as it finishes; a peer or a
     // server that never answers is given up after kTeardownLimit.
     static constexpr std::chrono::milliseconds kTeardownLimit { 1000 };
+    // How long the byes are given to leave once SCTP has them: "flushed"
+    // (buffered-amount 0) means handed to SCTP, not sent, and the DTLS and
+    // ICE elements behind it stop with the pipeline. Without it a bye was
+    // seen lost (a clean-clone CI run, three-peers): the peer then kept our
+    // connection for its 15 s grace. webrtcbin 1.22 says nothing when a
+    // packet has really gone out.
+    static constexpr std::chrono::milliseconds kByeLinger { 100 };
     bool signalingClosed_ = false;
     gint64 teardownStartUs_ = 0;
     Source teardownCheck_;
     Source teardownLimit_;
+    Source byeLinger_;
     // Work posted to later turns of the loop (and the device probe's
     // result) finds the Call through this; declared last, so it expires
     // first.
