@@ -631,16 +631,8 @@ void Worker::setWantWrite(Connection* connection, bool want)
 
 void Worker::retire(Connection* connection)
 {
-    epoll_ctl(epollFd_, EPOLL_CTL_DEL, connection->fd(), nullptr);
-    auto it = connections_.find(connection->id());
-    if (it != connections_.end()) {
-        keepaliveRemove(connection);
-        retired_.push_back(std::move(it->second));
-        connections_.erase(it);
-        metrics_.connections.fetch_sub(1, std::memory_order_relaxed);
-    }
-    if (shuttingDown_ && connections_.empty() && loop_)
-        g_main_loop_quit(loop_.get());
+    if (std::unique_ptr<Connection> owned = detach(connection))
+        retired_.push_back(std::move(owned));
 }
 
 void Worker::endOfDispatch()

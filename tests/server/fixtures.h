@@ -6,6 +6,11 @@
 #include "server_process.h"
 #include "test_client.h"
 
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace palaver::test {
 
 // alice joins `room`, then bob; alice sees bob's peer-joined.
@@ -15,6 +20,22 @@ inline void joinPair(TestClient& alice, TestClient& bob, std::string_view room =
     alice.join(room, "alice", {}, loc);
     bob.join(room, "bob", { "alice" }, loc);
     alice.expectJson(R"({"type":"peer-joined","peer":"bob"})", kExpectTimeoutMs, loc);
+}
+
+using ClientPairs = std::vector<std::pair<std::unique_ptr<TestClient>, std::unique_ptr<TestClient>>>;
+
+// `rooms` pairs, alice and bob of room `<prefix>-<r>` (joinPair each).
+inline ClientPairs joinPairs(const ServerProcess& server, int rooms, std::string_view prefix,
+    std::source_location loc = std::source_location::current())
+{
+    ClientPairs pairs;
+    for (int r = 0; r < rooms; ++r) {
+        auto a = std::make_unique<TestClient>(server);
+        auto b = std::make_unique<TestClient>(server);
+        joinPair(*a, *b, std::string(prefix) + "-" + std::to_string(r), loc);
+        pairs.emplace_back(std::move(a), std::move(b));
+    }
+    return pairs;
 }
 
 // The next messages are exactly `jsons`, in any order (events caused by

@@ -94,14 +94,7 @@ void testManyRoomsManyWorkers()
 {
     raiseFileLimit();
     ServerProcess server({ "--workers", "4" });
-    std::vector<std::pair<std::unique_ptr<TestClient>, std::unique_ptr<TestClient>>> pairs;
-    for (int r = 0; r < 20; ++r) {
-        auto a = std::make_unique<TestClient>(server);
-        auto b = std::make_unique<TestClient>(server);
-        std::string room = format("room-%d", r);
-        joinPair(*a, *b, room);
-        pairs.emplace_back(std::move(a), std::move(b));
-    }
+    ClientPairs pairs = joinPairs(server, 20, "room");
     waitHealth(server, 20, 40);
     for (int r = 0; r < 20; ++r)
         pairs[r].second->send(Obj().s("type", "send-offer").s("sdp", format("offer-%d", r)));
@@ -151,13 +144,7 @@ void testRoomLivesOnOneWorker()
     constexpr int kRooms = 12;
     constexpr int kEach = 20;
     ServerProcess server({ "--workers", "2" });
-    std::vector<std::pair<std::unique_ptr<TestClient>, std::unique_ptr<TestClient>>> pairs;
-    for (int r = 0; r < kRooms; ++r) {
-        auto a = std::make_unique<TestClient>(server);
-        auto b = std::make_unique<TestClient>(server);
-        joinPair(*a, *b, format("placed-%d", r));
-        pairs.emplace_back(std::move(a), std::move(b));
-    }
+    ClientPairs pairs = joinPairs(server, kRooms, "placed");
     waitHealth(server, kRooms, 2 * kRooms);
     auto m = metrics(server);
     for (const char* name : { "palaver_worker_rooms", "palaver_worker_peers", "palaver_worker_connections" }) {

@@ -77,13 +77,7 @@ void testTlsRoomsAcrossWorkers()
     auto cert = makeCertificate();
     ServerProcess server({ "--tls-cert", cert->cert, "--tls-key", cert->key, "--workers", "2" });
     constexpr int kRooms = 8;
-    std::vector<std::pair<std::unique_ptr<TestClient>, std::unique_ptr<TestClient>>> pairs;
-    for (int r = 0; r < kRooms; ++r) {
-        auto a = std::make_unique<TestClient>(server);
-        auto b = std::make_unique<TestClient>(server);
-        joinPair(*a, *b, format("tls-%d", r));
-        pairs.emplace_back(std::move(a), std::move(b));
-    }
+    ClientPairs pairs = joinPairs(server, kRooms, "tls");
     for (int r = 0; r < kRooms; ++r) {
         for (int k = 0; k < 5; ++k)
             pairs[r].second->send(Obj().s("type", "send-offer").s("sdp", format("offer-%d-%d", r, k)));
