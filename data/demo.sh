@@ -52,6 +52,12 @@ done
 
 echo "demo: room 'demo' on $url. Others can join with:"
 echo "        $palaver --server $url --room demo"
+echo "      or in a browser on this machine (the web client palaver-server serves):"
+echo "        http://$host:$port/?room=demo"
+if [ "$host" = 127.0.0.1 ] || [ "$host" = localhost ]; then
+  echo "      (browsers on other machines: make demo HOST=0.0.0.0, and serve https with"
+  echo "       --tls-cert/--tls-key, since browsers give camera access only to secure origins)"
+fi
 echo "demo: press Ctrl+C to stop."
 echo
 
