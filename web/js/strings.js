@@ -29,6 +29,7 @@ const en = {
   'call.copyLink': 'Copy link',
   'call.linkCopied': 'Link copied',
 
+  'control.bar': 'Call controls',
   'control.mute': 'Mute',
   'control.unmute': 'Unmute',
   'control.micOn': 'Turn microphone on',
