@@ -54,6 +54,7 @@ const en = {
   'state.closed': 'Left',
 
   'tile.noVideo': 'No video',
+  'tile.muted': 'Muted',
   'tile.left': '{name} left',
 
   'chat.heading': 'Chat',

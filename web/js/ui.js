@@ -32,6 +32,22 @@ function el(tag, className, text) {
   return e;
 }
 
+// A media element given a stream before the page's load event delays that
+// event until it has data (HTML "delaying the load event"): an empty
+// preview (send=none) or a remote track that never carries a frame would
+// hold the page in "loading" forever, and with it anything that waits for
+// load (a test's page.goto). Streams are attached once the page is loaded.
+function setStream(video, stream, then = () => {}) {
+  if (document.readyState === 'complete') {
+    if (video.srcObject !== stream) {
+      video.srcObject = stream;
+      then();
+    }
+    return;
+  }
+  window.addEventListener('load', () => setStream(video, stream, then), { once: true });
+}
+
 function fmt(n, digits = 0) {
   return Number(n).toFixed(digits);
 }
@@ -215,7 +231,7 @@ export class UI {
     $('chat-empty').hidden = false;
     this.unread = 0;
     this.drawUnread();
-    $('local-video').srcObject = call.local.stream;
+    setStream($('local-video'), call.local.stream);
 
     call.on('state', () => this.drawState());
     call.on('error', () => this.drawError());
@@ -346,7 +362,7 @@ export class UI {
       cam.classList.toggle('off', !video.enabled);
     }
     $('local-tile').classList.toggle('no-video', !video || !video.enabled);
-    $('local-state').textContent = audio && audio.enabled ? '' : '🔇';
+    $('local-state').textContent = audio && audio.enabled ? '' : t('tile.muted');
     $('local-state').hidden = Boolean(audio && audio.enabled);
     this.drawError();
   }
@@ -393,8 +409,7 @@ export class UI {
     if (!tile)
       return;
     tile.peer = peer;
-    if (tile.video.srcObject !== peer.remoteStream)
-      tile.video.srcObject = peer.remoteStream;
+    setStream(tile.video, peer.remoteStream, () => this.play(tile.video));
     const video = peer.remoteStream.getVideoTracks()[0];
     const showVideo = () => tile.fig.classList.toggle('no-video', !video || video.muted || video.readyState !== 'live');
     if (video) {
@@ -402,7 +417,6 @@ export class UI {
       video.onunmute = showVideo;
     }
     showVideo();
-    this.play(tile.video);
   }
 
   // A page opened from a link has had no click yet, and browsers may refuse
