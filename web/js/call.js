@@ -194,6 +194,14 @@ export class Call {
         return `notice.${device}${reason[0].toUpperCase()}${reason.slice(1)}`;
       return null;
     };
+    // Both failed for one reason: one sentence for both.
+    const v = failures.video;
+    const a = failures.audio;
+    if (v && a && v.reason === a.reason && ['denied', 'absent', 'busy'].includes(v.reason)) {
+      const r = v.reason;
+      this.setError(`camera-${r}`, t(`notice.devices${r[0].toUpperCase()}${r.slice(1)}`));
+      return;
+    }
     // The camera matters most to say; the microphone second.
     for (const kind of ['video', 'audio']) {
       const f = failures[kind];

@@ -69,11 +69,14 @@ function startCall(params, { tokenInUrl = false } = {}) {
   call.start().catch((e) => log.add(`call: could not start: ${e.message}`));
 }
 
-function showForm(extra = {}) {
+// Back to the form. `keepCall`: the call that just failed stays what the
+// hook reports (state 'error', lastError) until another one starts.
+function showForm(extra = {}, { keepCall = false } = {}) {
   if (call && call.state !== 'left' && call.state !== 'error')
     call.hangUp();
   ui.detach();
-  call = null;
+  if (!keepCall)
+    call = null;
   const url = new URL(location.href);
   for (const k of ['room', 'peer', 'token', 'send'])
     url.searchParams.delete(k);
@@ -99,7 +102,7 @@ const ui = new UI(log, {
   pickName: ({ room, name }) => {
     const error = call?.lastError?.message || null;
     lastParams = { ...lastParams, room, peer: name };
-    showForm({ error, focus: 'name' });
+    showForm({ error, focus: 'name' }, { keepCall: true });
   },
 });
 

@@ -259,6 +259,8 @@ export class UI {
     clearInterval(this.retryTimer);
     this.retryTimer = null;
     this.call = null;
+    $('alert').hidden = true;
+    $('notices').replaceChildren();
   }
 
   drawState() {
@@ -274,6 +276,7 @@ export class UI {
       $('join-again').focus();
     }
     this.drawWaiting();
+    this.drawError();
   }
 
   drawWaiting() {
