@@ -25,7 +25,7 @@ function walk(dir) {
 
 const listed = [...readFileSync(join(web, 'meson.build'), 'utf8').matchAll(/'([^']+)'/g)]
   .map((m) => m[1]);
-const served = walk(web).filter((f) => f !== 'meson.build' && f !== 'README.md');
+const served = walk(web).filter((f) => f !== 'meson.build');
 const html = readFileSync(join(web, 'index.html'), 'utf8');
 const scripts = served.filter((f) => f.endsWith('.js'));
 

@@ -1,9 +1,43 @@
 // Starts the page: reads the URL, shows the form or joins at once, and
-// publishes window.palaver, the automation hook that tests drive (its
-// contract is in web/README.md; keep the two in step).
+// publishes window.palaver, the automation hook that tests drive.
 //
 //   /?room=R&peer=NAME&token=T   join at once (peer and token optional)
 //   &send=none                   receive only: no camera or microphone asked for
+//   no valid room                the join form
+//
+// window.palaver (a contract other suites are written against: change it
+// only together with them):
+//   state          'idle' (form) | 'connecting' | 'joined' | 'left' (hung up)
+//                  | 'error' (server unreachable or lost, retrying: lastError
+//                  server-unreachable; or refused for good: room-full,
+//                  unauthorized, peer-id-taken)
+//   peerId         own id once joined (the server's pick without &peer), else null
+//   room           the room, or null on the form
+//   peers()        [{id, connectionState, iceConnectionState, signalingState}],
+//                  one per RTCPeerConnection
+//   async stats(id) {video: {framesDecoded, framesReceived, bytesReceived,
+//                  frameWidth, frameHeight, codec}, audio: {packetsReceived,
+//                  bytesReceived, codec}, outbound: {videoFramesSent,
+//                  audioPacketsSent}, pair: {local, remote, localType,
+//                  remoteType, rtt}}; missing numbers 0, strings ''. codec is
+//                  the MIME subtype ('VP8', 'H264', 'opus'); local/remote are
+//                  'address:port' ('[v6]:port'); rtt in seconds (getStats').
+//   sendChat(text) to every peer with an open chat channel; true when at
+//                  least one got it (then it is in `chat`)
+//   chat           [{from, text}] received and sent (sent: from = own id)
+//   lastError      {code, message} or null; message is the sentence on the page.
+//                  Codes: the server's (room-full, unauthorized,
+//                  peer-id-taken, rate-limited, too-large) and
+//                  server-unreachable, camera-|mic-{denied,absent,busy,
+//                  insecure,error}, no-webrtc. server-unreachable clears
+//                  when joined again.
+//   log            [string]: the log pane's lines, 'HH:MM:SS.mmm text'
+//   async cameraOn() acquires the camera mid-call and puts it on every
+//                  connection's video transceiver (renegotiation on the live
+//                  connection); true when it got a camera
+//   sending()      {audio, video}: a live, enabled local track of that kind
+//   hangUp()       bye, leave, close every connection, release devices;
+//                  returns a promise; state 'left' when done
 
 import { Call } from './call.js';
 import { EventLog } from './log.js';
