@@ -273,6 +273,7 @@ export class UI {
       for (const id of [...this.tiles.keys()])
         this.removeTile(id);
       this.show('left-view');
+      $('notices').replaceChildren();
       $('join-again').focus();
     }
     this.drawWaiting();
