@@ -120,8 +120,12 @@ export class Call {
       // Devices before the join, so that the first offer carries them
       // instead of renegotiating right after.
       await this.acquire(['audio', 'video']);
-      if (this.hungUp)
+      if (this.hungUp) {
+        // Hung up while the browser asked for permission.
+        for (const track of this.local.stream.getTracks())
+          track.stop();
         return;
+      }
     }
     this.signaling = new Signaling(this.url, this.signalingDelegate());
     this.signaling.start(this.room, this.requestedPeer, this.token);

@@ -92,8 +92,10 @@ function reflectInUrl(params, tokenInUrl) {
 }
 
 function startCall(params, { tokenInUrl = false } = {}) {
-  if (call && call.state !== 'left' && call.state !== 'error' && call.state !== 'idle')
-    return;
+  if (call && (call.state === 'connecting' || call.state === 'joined'))
+    return; // one call at a time
+  if (call && !call.hungUp)
+    call.hangUp(); // e.g. still retrying an unreachable server
   lastParams = params;
   remember(STORE_ROOM, params.room);
   remember(STORE_NAME, params.peer);

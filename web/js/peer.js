@@ -279,7 +279,9 @@ export class Peer {
       if (kind === 'video')
         this.preferCodecs(tx);
       if (track) {
-        tx.sender.replaceTrack(track);
+        // Before the answer is made nothing is negotiated yet, so this
+        // cannot fail for a reason the answer would not show too.
+        tx.sender.replaceTrack(track).catch((e) => this.log(`could not send ${kind}: ${e.message}`));
         if (this.local.stream && tx.sender.setStreams)
           tx.sender.setStreams(this.local.stream);
         tx.direction = 'sendrecv';
