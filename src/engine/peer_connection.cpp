@@ -219,8 +219,16 @@ bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, s
     if (!options_.stunServer.empty() && !haveStun)
         g_object_set(webrtc_.get(), "stun-server", options_.stunServer.c_str(), nullptr);
 
-    audio_ = std::make_unique<SendBranch>(SendBranch::Kind::Audio, pipeline_, media_, webrtc_.get(), elementSuffix_);
-    video_ = std::make_unique<SendBranch>(SendBranch::Kind::Video, pipeline_, media_, webrtc_.get(), elementSuffix_);
+    // Our SSRCs, chosen now (send_branch.cpp, pinSsrc): non-zero, and
+    // different, since both streams share one bundled transport.
+    guint32 audioSsrc = g_random_int_range(1, G_MAXINT32);
+    guint32 videoSsrc = audioSsrc;
+    while (videoSsrc == audioSsrc)
+        videoSsrc = g_random_int_range(1, G_MAXINT32);
+    audio_ = std::make_unique<SendBranch>(SendBranch::Kind::Audio, pipeline_, media_, webrtc_.get(), elementSuffix_,
+        audioSsrc);
+    video_ = std::make_unique<SendBranch>(SendBranch::Kind::Video, pipeline_, media_, webrtc_.get(), elementSuffix_,
+        videoSsrc);
     // The front end's sink is made here, on the main context (a GTK sink
     // must be), and put in the pipeline when the peer's video arrives.
     ReceiveBranch::Hooks hooks;
