@@ -402,5 +402,93 @@ def test_chromium_offer(cleanup):
     return browser_offer_test(cleanup, "chromium-offer.sdp", 5)
 
 
+def reoffer(offer, version, video=None, ufrag=None):
+    """`offer` again as its sender would make it later: o= version bumped,
+    the video m-line's direction changed to `video`, or (an ICE restart)
+    other ICE credentials."""
+    out = re.sub(r"^(o=\S+ \S+ )\d+", lambda m: m.group(1) + str(version), offer, count=1, flags=re.M)
+    if video:
+        head, sep, rest = out.partition("m=video")
+        body, sep2, tail = rest.partition("m=application")
+        body = re.sub(r"a=(sendrecv|sendonly|recvonly|inactive)", "a=" + video, body)
+        out = head + sep + body + sep2 + tail
+    if ufrag:
+        out = re.sub(r"a=ice-ufrag:\S+", "a=ice-ufrag:" + ufrag, out)
+    return out
+
+
+@test
+def test_renegotiate(cleanup):
+    """A browser that joined without a camera turns it on: its new offer
+    (same ICE credentials and fingerprint, video recvonly -> sendrecv, o=
+    version 1 -> 2) is answered on the same webrtcbin: palaver's second
+    answer keeps its own ICE credentials and fingerprint, and its video
+    goes sendonly -> sendrecv. Then an ICE restart (new credentials), which
+    webrtcbin 1.22 cannot do: a fresh connection answers it, visibly."""
+    server = Server()
+    cleanup.append(server)
+    firefox = sdpcheck.load("firefox-offer.sdp")
+    first = reoffer(firefox, 1, video="recvonly")
+    pal, fake, answer1, _, _ = answer_browser_offer(cleanup, server, "reneg", first)
+    sdpcheck.check_answer(first, answer1, who="first answer", directions={"audio": "sendrecv", "video": "sendonly"})
+    time.sleep(0.5)  # the answer is set (signaling state stable)
+    second = reoffer(firefox, 2, video="sendrecv")
+    fake.send({"type": "send-offer", "to": "pal", "sdp": second})
+    answer2 = fake.until("send-answer", timeout=10)["sdp"]
+    sdpcheck.check_answer(second, answer2, who="second answer")
+    check(sdpcheck.transport(answer2) == sdpcheck.transport(answer1),
+          f"the second answer has other ICE credentials or fingerprint: {sdpcheck.transport(answer2)} "
+          f"vs {sdpcheck.transport(answer1)}")
+    wait_until(lambda: "renegotiated on the live connection" in pal.stderr(), 5,
+               lambda: f"palaver did not finish the renegotiation:\n{pal.stderr_tail()}")
+    log = pal.stderr()
+    check("replacing the connection" not in log and "tearing down" not in log,
+          f"palaver replaced the connection:\n{pal.stderr_tail()}")
+    check("m-line 1 goes from sendonly to sendrecv" in log, "the direction change was not prepared")
+    # An ICE restart: a fresh connection (fallback, logged).
+    third = reoffer(firefox, 3, video="sendrecv", ufrag="restart1")
+    fake.send({"type": "send-offer", "to": "pal", "sdp": third})
+    answer3 = fake.until("send-answer", timeout=10)["sdp"]
+    sdpcheck.check_answer(third, answer3, who="answer to the ICE restart")
+    check(sdpcheck.transport(answer3)[:2] != sdpcheck.transport(answer1)[:2],
+          "the ICE restart was answered with the old ICE credentials")
+    wait_until(lambda: "ICE credentials changed" in pal.stderr(), 5, "the fallback was not logged")
+    fake.kill()
+    pal.signal()
+    code, s = pal.wait()
+    check(code == 0, f"palaver exited with {code}: {s}")
+    r = remote(s, "zz")
+    check(r["connections"] == 2 and r["renegotiations"] == 1,
+          f"expected 2 connections (one replaced by the ICE restart) and 1 renegotiation: {r}")
+
+
+@test
+def test_palaver_renegotiate(cleanup):
+    """palaver offers again on a live palaver <-> palaver call (SIGUSR2): the
+    other side answers on the same webrtcbin; media goes on; each side
+    counts one connection and one renegotiation."""
+    server = Server()
+    cleanup.append(server)
+    alice = Peer(server.url, "reneg2", "alice", "--duration", "8")
+    cleanup.append(alice)
+    time.sleep(0.3)
+    bob = Peer(server.url, "reneg2", "bob", "--duration", "7.5")
+    cleanup.append(bob)
+    wait_until(lambda: "first video frame" in alice.stderr() and "first video frame" in bob.stderr(), 10,
+               "no media before the renegotiation")
+    bob.signal(signal.SIGUSR2)
+    wait_until(lambda: "renegotiated on the live connection" in alice.stderr()
+               and "renegotiated on the live connection" in bob.stderr(), 5, "no renegotiation")
+    for me, other in ((bob, "alice"), (alice, "bob")):
+        code, s = me.wait()
+        check(code == 0, f"{me.name} exited with {code}: {s}")
+        r = check_media(s, other, min_frames=120)
+        check(r["state"] == "connected", f"{me.name}: {r['state']}")
+        check(r["connections"] == 1 and r["renegotiations"] == 1, f"{me.name}: {r}")
+        log = me.stderr()
+        check("replacing the connection" not in log and log.count("tearing down") <= 1, f"{me.name} replaced a connection")
+        check(log.count("first video frame") == 1, f"{me.name}: the video restarted")
+
+
 if __name__ == "__main__":
     sys.exit(main())
