@@ -94,6 +94,25 @@ bool ReceiveBranch::add(GstPad* pad, std::string& codec, bool& video, std::strin
         return false;
     }
     video = std::strcmp(media, "video") == 0;
+    std::string description;
+    if (video && g_ascii_strcasecmp(encoding, "VP8") == 0) {
+        codec = "VP8";
+        // One decoding thread: libvpx's threads spin (see the encoder).
+        // wait-for-keyframe=false: docs/webrtcbin-notes.md (stalls under
+        // CPU contention); PLI asks for the keyframe instead.
+        description = "rtpvp8depay request-keyframe=true wait-for-keyframe=false ! vp8dec threads=1 ! videoconvert";
+    } else if (video && g_ascii_strcasecmp(encoding, "H264") == 0) {
+        codec = "H264";
+        description = std::string("rtph264depay request-keyframe=true wait-for-keyframe=false ! h264parse ! ")
+            + (haveElement("avdec_h264") ? "avdec_h264" : "openh264dec") + " ! videoconvert";
+    } else if (!video && g_ascii_strcasecmp(encoding, "OPUS") == 0) {
+        codec = "OPUS";
+        // S16: what opusdec gives anyway, and what countAudio reads levels of.
+        description = "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! capsfilter caps=\"audio/x-raw,format=S16LE\"";
+    } else {
+        error = std::string("unsupported ") + media + " codec " + encoding;
+        return false;
+    }
     bool extra = false;
     {
         // One video and one audio stream are shown and played per peer. A
@@ -116,25 +135,6 @@ bool ReceiveBranch::add(GstPad* pad, std::string& codec, bool& video, std::strin
         gst_element_sync_state_with_parent(discard.get());
         GRef<GstPad> sinkPad = adopt(gst_element_get_static_pad(discard.get(), "sink"));
         gst_pad_link(pad, sinkPad.get());
-        return false;
-    }
-    std::string description;
-    if (video && g_ascii_strcasecmp(encoding, "VP8") == 0) {
-        codec = "VP8";
-        // One decoding thread: libvpx's threads spin (see the encoder).
-        // wait-for-keyframe=false: docs/webrtcbin-notes.md (stalls under
-        // CPU contention); PLI asks for the keyframe instead.
-        description = "rtpvp8depay request-keyframe=true wait-for-keyframe=false ! vp8dec threads=1 ! videoconvert";
-    } else if (video && g_ascii_strcasecmp(encoding, "H264") == 0) {
-        codec = "H264";
-        description = std::string("rtph264depay request-keyframe=true wait-for-keyframe=false ! h264parse ! ")
-            + (haveElement("avdec_h264") ? "avdec_h264" : "openh264dec") + " ! videoconvert";
-    } else if (!video && g_ascii_strcasecmp(encoding, "OPUS") == 0) {
-        codec = "OPUS";
-        // S16: what opusdec gives anyway, and what countAudio reads levels of.
-        description = "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! capsfilter caps=\"audio/x-raw,format=S16LE\"";
-    } else {
-        error = std::string("unsupported ") + media + " codec " + encoding;
         return false;
     }
     GRef<GstElement> decoder = parseBin(description, "decoder", error);

@@ -482,10 +482,16 @@ def test_palaver_renegotiate(cleanup):
     for me, other in ((bob, "alice"), (alice, "bob")):
         code, s = me.wait()
         check(code == 0, f"{me.name} exited with {code}: {s}")
-        r = check_media(s, other, min_frames=120)
+        # 60, as in two-peers: a shared 2-core machine under load decodes
+        # fewer; the frames after the renegotiation are checked below.
+        r = check_media(s, other, min_frames=60)
         check(r["state"] == "connected", f"{me.name}: {r['state']}")
         check(r["connections"] == 1 and r["renegotiations"] == 1, f"{me.name}: {r}")
         log = me.stderr()
+        after = log[log.index("renegotiated on the live connection"):]
+        frames = [int(m.group(1)) for m in re.finditer(rf"palaver: stats {other}: .*? frames (\d+),", after)]
+        check(len(frames) >= 2 and frames[-1] - frames[0] >= 20,
+              f"{me.name}: video from {other} did not go on after the renegotiation: {frames}")
         check("replacing the connection" not in log and log.count("tearing down") <= 1, f"{me.name} replaced a connection")
         check(log.count("first video frame") == 1, f"{me.name}: the video restarted")
 
