@@ -37,6 +37,8 @@ public:
         // SIGUSR1: a fresh connection to every peer (tests and bots; what a
         // "reconnect" button does).
         Source sigusr1 = unixSignal(SIGUSR1, &HeadlessRun::onRestart);
+        // SIGUSR2: a new offer to every peer on its live connection (tests).
+        Source sigusr2 = unixSignal(SIGUSR2, &HeadlessRun::onRenegotiate);
         Source duration, stats;
         if (options_.durationS > 0)
             duration = Source::once(nullptr, std::chrono::milliseconds(guint(options_.durationS * 1000)),
@@ -90,6 +92,12 @@ private:
             return G_SOURCE_CONTINUE;
         }
         self->finish("signal", "", kExitOk);
+        return G_SOURCE_CONTINUE;
+    }
+    static gboolean onRenegotiate(gpointer data)
+    {
+        g_printerr("palaver: SIGUSR2: offering again to every peer on its live connection\n");
+        static_cast<HeadlessRun*>(data)->call_.renegotiatePeers();
         return G_SOURCE_CONTINUE;
     }
     static gboolean onRestart(gpointer data)
@@ -237,6 +245,12 @@ private:
             number(out, "connected_ms", p.connectedMs);
             out += ',';
             number(out, "first_frame_ms", p.firstFrameMs);
+            out += ',';
+            number(out, "offer_ms", p.offerMs);
+            out += ',';
+            integer(out, "connections", p.connections);
+            out += ',';
+            integer(out, "renegotiations", p.renegotiations);
             out += ',';
             integer(out, "video_frames", p.media.videoFrames);
             out += ',';

@@ -1,5 +1,7 @@
 #include "background.h"
 
+#include "debug.h"
+
 #include <gst/gst.h>
 
 #include <atomic>
@@ -74,10 +76,16 @@ void startWarmUp()
             return;
         warmUpStarted = true;
     }
+    initDebug();
     start("palaver-warmup", [] {
+        gint64 start = g_get_monotonic_time();
         for (const char* name : { "dtlsdec", "webrtcbin" })
             if (GstElement* e = gst_element_factory_make(name, nullptr))
                 gst_object_unref(gst_object_ref_sink(e));
+        // Until this line a first set-remote-description waits for the
+        // certificate (seen: 0.2 s idle, 1.4 s on a loaded 2-core machine).
+        GST_CAT_INFO(palaver_call_debug, "warm-up done: DTLS certificate and webrtcbin ready in %.0f ms",
+            double(g_get_monotonic_time() - start) / 1000.0);
     });
 }
 

@@ -379,9 +379,21 @@ void Call::onOffer(const protocol::RelayedOffer& offer)
             if (!polite)
                 return;
         }
-        // No renegotiation on a live webrtcbin (1.22 cannot restart ICE):
-        // a new offer means a new connection.
-        GST_INFO("replacing the connection to %s: it sent a new offer", offer.from.c_str());
+        std::string why = "we are polite in an offer collision";
+        if (!it->second->hasLocalOffer()) {
+            // A re-offer on a live connection (a track added, a camera turned
+            // on): answered on the same webrtcbin, keeping ICE and DTLS,
+            // which a browser requires. Only what webrtcbin 1.22 cannot do
+            // on a live connection gets a fresh one (docs/webrtcbin-notes.md,
+            // "Renegotiation").
+            if (it->second->canRenegotiate(offer.sdp, why)) {
+                GST_INFO("renegotiating with %s on the live connection", offer.from.c_str());
+                std::shared_ptr<PeerConnection>(it->second)->handleReoffer(offer.sdp); // held while it runs
+                return;
+            }
+        }
+        GST_WARNING("replacing the connection to %s (a new webrtcbin, new ICE and DTLS): it sent a new offer and %s",
+            offer.from.c_str(), why.c_str());
         removePeer(offer.from, "renegotiated");
     }
     if (!summaries_.count(offer.from) || !summaries_[offer.from].present) {
@@ -455,6 +467,7 @@ std::shared_ptr<PeerConnection> Call::addPeer(const std::string& id, PeerConnect
     peers_[id] = pc;
     summaries_[id].id = id;
     summaries_[id].present = true;
+    ++summaries_[id].connections;
     return pc;
 }
 
@@ -486,6 +499,7 @@ void Call::snapshot(const PeerConnection& pc)
     s.earlierAudio = s.media.audioBuffers;
     s.earlierChat = s.chat.size();
     s.earlierLatency = s.media.latencyMs.size();
+    s.earlierRenegotiations = s.renegotiations;
 }
 
 PeerSummary Call::merged(const PeerSummary& base, const PeerConnection& pc)
@@ -498,6 +512,9 @@ PeerSummary Call::merged(const PeerSummary& base, const PeerConnection& pc)
         out.connectedMs = pc.connectedMs();
     if (pc.firstFrameMs() && !out.firstFrameMs)
         out.firstFrameMs = pc.firstFrameMs();
+    if (pc.offerMs() && !out.offerMs)
+        out.offerMs = pc.offerMs();
+    out.renegotiations = base.earlierRenegotiations + pc.renegotiations();
     PeerConnection::Media media = pc.media();
     out.media.videoFrames = base.earlierFrames + media.videoFrames;
     out.media.audioBuffers = base.earlierAudio + media.audioBuffers;
@@ -580,6 +597,15 @@ void Call::restartPeers()
         ids.push_back(id);
     for (const auto& id : ids)
         restartPeer(id);
+}
+
+void Call::renegotiatePeers()
+{
+    for (const auto& [id, pc] : peers_) {
+        std::string why;
+        if (!pc->renegotiate(why))
+            GST_WARNING("not renegotiating with %s: %s", id.c_str(), why.c_str());
+    }
 }
 
 void Call::restartPeer(const std::string& id)

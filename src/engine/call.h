@@ -33,6 +33,14 @@ struct PeerSummary {
     std::string connectionState = "new";
     std::string iceState = "new";
     std::optional<double> connectedMs, firstFrameMs;
+    // When the first connection's first offer was sent or received: the
+    // setup time is firstFrameMs - offerMs (the times above count from our
+    // join, which for the peer that waits includes the other's arrival).
+    std::optional<double> offerMs;
+    // Peer connections (webrtcbins) made for this peer, and negotiations
+    // completed on one after its first (answered on the live connection).
+    int connections = 0;
+    int renegotiations = 0;
     PeerConnection::Media media;
     PeerStats stats;
     std::vector<std::string> chat; // received
@@ -40,6 +48,7 @@ struct PeerSummary {
     // What replaced connections to this peer counted (a restart or a
     // rejoin starts a new webrtcbin); the numbers above include it.
     int64_t earlierFrames = 0, earlierAudio = 0;
+    int earlierRenegotiations = 0;
     size_t earlierChat = 0;
     size_t earlierLatency = 0;
 };
@@ -111,6 +120,9 @@ public:
     // room is retried.
     void restartPeers();
     void restartPeer(const std::string& id);
+    // Offers again to every peer on its live connection (same webrtcbin,
+    // ICE and DTLS); a peer whose negotiation is under way is skipped.
+    void renegotiatePeers();
 
     const CallOptions& options() const { return options_; }
     LocalMedia& media() { return *media_; }

@@ -5,6 +5,7 @@
 #include "gst_element.h"
 #include "post.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -43,6 +44,46 @@ std::string webrtcbinUrl(const std::string& url, const protocol::IceServer& serv
     GUnique<char> user(g_uri_escape_string(server.username.value_or("").c_str(), nullptr, FALSE));
     GUnique<char> pass(g_uri_escape_string(server.credential.value_or("").c_str(), nullptr, FALSE));
     return scheme + "://" + user.get() + ":" + pass.get() + "@" + rest;
+}
+
+// GstWebRTCRTPTransceiver's instance struct as gst-plugins-bad 1.22.0
+// declares it (gst-libs/gst/webrtc/webrtc-priv.h, not installed): the
+// direction workaround (allowDirectionChanges) writes current_direction,
+// which has no writable property. Trusted only after layoutMatches().
+struct Transceiver122 {
+    GstObject parent;
+    guint mline;
+    gchar* mid;
+    gboolean stopped;
+    GstWebRTCRTPSender* sender;
+    GstWebRTCRTPReceiver* receiver;
+    GstWebRTCRTPTransceiverDirection direction;
+    GstWebRTCRTPTransceiverDirection currentDirection;
+    GstCaps* codecPreferences;
+    GstWebRTCKind kind;
+};
+
+// The fields above hold what the transceiver's properties say: the layout
+// is the one we know. Anything else (another GStreamer), and we leave it.
+bool layoutMatches(GstWebRTCRTPTransceiver* trans)
+{
+    guint mline = 0;
+    GstWebRTCRTPTransceiverDirection direction;
+    GstWebRTCKind kind;
+    GUnique<char> mid;
+    g_object_get(trans, "mlineindex", &mline, "direction", &direction, "kind", &kind, "mid", mid.outPtr(), nullptr);
+    static const bool is122 = [] {
+        GRef<GstPlugin> plugin = adopt(gst_registry_find_plugin(gst_registry_get(), "webrtc"));
+        return plugin && g_str_has_prefix(gst_plugin_get_version(plugin.get()), "1.22.");
+    }();
+    auto* t = reinterpret_cast<Transceiver122*>(trans);
+    return is122 && t->mline == mline && t->direction == direction
+        && t->currentDirection <= GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV && t->kind == kind && g_strcmp0(t->mid, mid.get()) == 0;
+}
+
+const char* directionName(GstWebRTCRTPTransceiverDirection d)
+{
+    return enumNick(GST_TYPE_WEBRTC_RTP_TRANSCEIVER_DIRECTION, d);
 }
 
 } // namespace
@@ -219,8 +260,16 @@ bool PeerConnection::setUp(const std::vector<protocol::IceServer>& iceServers, s
     if (!options_.stunServer.empty() && !haveStun)
         g_object_set(webrtc_.get(), "stun-server", options_.stunServer.c_str(), nullptr);
 
-    audio_ = std::make_unique<SendBranch>(SendBranch::Kind::Audio, pipeline_, media_, webrtc_.get(), elementSuffix_);
-    video_ = std::make_unique<SendBranch>(SendBranch::Kind::Video, pipeline_, media_, webrtc_.get(), elementSuffix_);
+    // Our SSRCs, chosen now (send_branch.cpp, pinSsrc): non-zero, and
+    // different, since both streams share one bundled transport.
+    guint32 audioSsrc = g_random_int_range(1, G_MAXINT32);
+    guint32 videoSsrc = audioSsrc;
+    while (videoSsrc == audioSsrc)
+        videoSsrc = g_random_int_range(1, G_MAXINT32);
+    audio_ = std::make_unique<SendBranch>(SendBranch::Kind::Audio, pipeline_, media_, webrtc_.get(), elementSuffix_,
+        audioSsrc);
+    video_ = std::make_unique<SendBranch>(SendBranch::Kind::Video, pipeline_, media_, webrtc_.get(), elementSuffix_,
+        videoSsrc);
     // The front end's sink is made here, on the main context (a GTK sink
     // must be), and put in the pipeline when the peer's video arrives.
     ReceiveBranch::Hooks hooks;
@@ -323,6 +372,8 @@ void PeerConnection::createChannel()
 
 void PeerConnection::createOffer()
 {
+    if (!offerMs_)
+        offerMs_ = sinceEpochMs();
     awaitingAnswer_ = true;
     answerTimeout_ = Source::once(context_.get(), kAnswerTimeout, [this] { onAnswerTimeout(); }, "palaver answer timeout");
     g_signal_emit_by_name(webrtc_.get(), "create-offer", nullptr,
@@ -361,6 +412,8 @@ void PeerConnection::onDescriptionCreated(GstWebRTCSDPType type, GRef<GstPromise
         return;
     }
     GUnique<GstWebRTCSessionDescription> owned(description);
+    if (renegotiating_ && type == GST_WEBRTC_SDP_TYPE_ANSWER)
+        allowDirectionChanges(owned->sdp);
     setLocal(owned.get());
 }
 
@@ -371,12 +424,15 @@ void PeerConnection::setLocal(GstWebRTCSessionDescription* description)
     // "video0", "audio1"...): browsers reject candidates with a wrong mid.
     localMids_ = sdp::mids(description->sdp);
     sdp::fixH264Fmtp(description->sdp);
+    bool answer = description->type == GST_WEBRTC_SDP_TYPE_ANSWER;
     g_signal_emit_by_name(webrtc_.get(), "set-local-description", description,
-        promise([type](PeerConnection& pc, GRef<GstPromise> p) {
+        promise([type, answer](PeerConnection& pc, GRef<GstPromise> p) {
             const GstStructure* reply = gst_promise_get_reply(p.get());
             GUnique<GError> err;
             if (reply && gst_structure_get(reply, "error", G_TYPE_ERROR, err.outPtr(), nullptr))
                 pc.fail("could not set the local " + type + ": " + errorMessage(err));
+            else if (answer)
+                pc.negotiationDone();
         }).get());
     std::string text = sdp::toText(description->sdp);
     GST_DEBUG_OBJECT(logObject(), "peer %s: local %s:\n%s", peerId_.c_str(), type.c_str(), text.c_str());
@@ -388,6 +444,8 @@ void PeerConnection::setLocal(GstWebRTCSessionDescription* description)
 
 void PeerConnection::setRemote(GstWebRTCSDPType type, GUnique<GstSDPMessage> sdp, std::function<void(PeerConnection&)> then)
 {
+    remoteTransport_ = sdp::transport(sdp.get());
+    remoteMlines_ = sdp::mlines(sdp.get());
     GUnique<GstWebRTCSessionDescription> description(gst_webrtc_session_description_new(type, sdp.release()));
     g_signal_emit_by_name(webrtc_.get(), "set-remote-description", description.get(),
         promise([then = std::move(then)](PeerConnection& pc, GRef<GstPromise> p) {
@@ -411,6 +469,8 @@ void PeerConnection::setRemote(GstWebRTCSDPType type, GUnique<GstSDPMessage> sdp
 void PeerConnection::handleOffer(const std::string& text)
 {
     role_ = Role::Answerer;
+    if (!offerMs_)
+        offerMs_ = sinceEpochMs();
     GST_DEBUG_OBJECT(logObject(), "peer %s: remote offer:\n%s", peerId_.c_str(), text.c_str());
     std::string error;
     GUnique<GstSDPMessage> offer = sdp::parse(text, error);
@@ -442,12 +502,151 @@ void PeerConnection::handleOffer(const std::string& text)
             return;
         }
     }
-    setRemote(GST_WEBRTC_SDP_TYPE_OFFER, std::move(offer), [](PeerConnection& pc) {
-        g_signal_emit_by_name(pc.webrtc_.get(), "create-answer", nullptr,
-            pc.promise([](PeerConnection& pc2, GRef<GstPromise> p) {
-                pc2.onDescriptionCreated(GST_WEBRTC_SDP_TYPE_ANSWER, std::move(p));
-            }).get());
-    });
+    setRemote(GST_WEBRTC_SDP_TYPE_OFFER, std::move(offer), [](PeerConnection& pc) { pc.createAnswer(); });
+}
+
+void PeerConnection::createAnswer()
+{
+    g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr,
+        promise([](PeerConnection& pc, GRef<GstPromise> p) {
+            pc.onDescriptionCreated(GST_WEBRTC_SDP_TYPE_ANSWER, std::move(p));
+        }).get());
+}
+
+void PeerConnection::negotiationDone()
+{
+    if (!negotiated_) {
+        negotiated_ = true;
+        return;
+    }
+    if (!renegotiating_)
+        return;
+    renegotiating_ = false;
+    ++renegotiations_;
+    GST_INFO_OBJECT(logObject(), "peer %s: renegotiated on the live connection (%d so far; ICE and DTLS kept)",
+        peerId_.c_str(), renegotiations_);
+    delegate_.peerChanged(*this);
+}
+
+bool PeerConnection::canRenegotiate(const std::string& text, std::string& why) const
+{
+    if (!negotiated_) {
+        why = "the first negotiation is not finished";
+        return false;
+    }
+    if (renegotiating_ || awaitingAnswer_) {
+        why = "a renegotiation is still under way";
+        return false;
+    }
+    std::string error;
+    GUnique<GstSDPMessage> offer = sdp::parse(text, error);
+    if (!offer)
+        return true; // handleReoffer says why it does not parse, and fails
+    sdp::Transport t = sdp::transport(offer.get());
+    if (t.ufrag != remoteTransport_.ufrag || t.pwd != remoteTransport_.pwd) {
+        why = "its ICE credentials changed (an ICE restart, which webrtcbin 1.22 cannot do)";
+        return false;
+    }
+    if (t.fingerprint != remoteTransport_.fingerprint) {
+        why = "its DTLS fingerprint changed (a new DTLS session)";
+        return false;
+    }
+    std::vector<std::string> mlines = sdp::mlines(offer.get());
+    if (mlines.size() < remoteMlines_.size()
+        || !std::equal(remoteMlines_.begin(), remoteMlines_.end(), mlines.begin())) {
+        why = "its m-lines are not the earlier ones in the same order";
+        return false;
+    }
+    return true;
+}
+
+void PeerConnection::handleReoffer(const std::string& text)
+{
+    GST_DEBUG_OBJECT(logObject(), "peer %s: remote re-offer:\n%s", peerId_.c_str(), text.c_str());
+    std::string error;
+    GUnique<GstSDPMessage> offer = sdp::parse(text, error);
+    if (!offer) {
+        fail("the peer's offer does not parse (" + error + ")");
+        return;
+    }
+    // Our send branches stay as they are: the codec and payload types of
+    // the first negotiation hold (RFC 8829: a re-offer keeps them), and a
+    // sink pad cannot be added to a transceiver webrtcbin made receive-only
+    // (docs/webrtcbin-notes.md, "Renegotiation").
+    sdp::Capabilities can = capabilities();
+    for (const char* kind : { "audio", "video" }) {
+        sdp::MediaChoice choice = sdp::chooseFormat(offer.get(), kind, can);
+        SendBranch* branch = std::strcmp(kind, "audio") == 0 ? audio_.get() : video_.get();
+        bool have = std::strcmp(kind, "audio") == 0 ? media_.hasAudio() : media_.hasVideo();
+        if (choice.index >= 0 && choice.remoteReceives && have && !branch->connected())
+            GST_WARNING_OBJECT(logObject(),
+                "peer %s: the re-offer lets us send %s on m-line %d, which we did not send on before; webrtcbin 1.22 "
+                "cannot add a sender to that transceiver, so we still send no %s",
+                peerId_.c_str(), kind, choice.index, kind);
+    }
+    renegotiating_ = true;
+    setRemote(GST_WEBRTC_SDP_TYPE_OFFER, std::move(offer), [](PeerConnection& pc) { pc.createAnswer(); });
+}
+
+bool PeerConnection::renegotiate(std::string& why)
+{
+    if (!negotiated_ || renegotiating_ || awaitingAnswer_) {
+        why = negotiated_ ? "a negotiation is under way" : "the first negotiation is not finished";
+        return false;
+    }
+    GST_INFO_OBJECT(logObject(), "peer %s: offering again on the live connection", peerId_.c_str());
+    renegotiating_ = true;
+    createOffer();
+    return true;
+}
+
+// webrtcbin 1.22.0 refuses to apply a description that changes a
+// transceiver's negotiated direction other than to inactive
+// (_update_transceiver_from_sdp_media: "transceiver direction changes are
+// not implemented"), e.g. sendonly -> sendrecv when a peer that joined
+// without a camera turns it on. The code after that check handles the
+// change for bundled streams (a receive pad is made, the send pad kept);
+// upstream removed the check in 1.23.1 (commit 77e01571c8, "don't disallow
+// transceiver direction changes", after testing it with BUNDLE). We do the
+// same for our max-bundle connections: a transceiver whose direction
+// changes is marked as never negotiated (current-direction NONE, a public
+// field) just before the description goes in. Main context, between
+// webrtcbin's operations: create-answer is done and set-local-description
+// not yet queued.
+void PeerConnection::allowDirectionChanges(const GstSDPMessage* answer)
+{
+    GArray* transceivers = nullptr;
+    g_signal_emit_by_name(webrtc_.get(), "get-transceivers", &transceivers);
+    if (!transceivers)
+        return;
+    for (guint i = 0; i < transceivers->len; ++i) {
+        GstWebRTCRTPTransceiver* trans = g_array_index(transceivers, GstWebRTCRTPTransceiver*, i);
+        guint mline = 0;
+        g_object_get(trans, "mlineindex", &mline, nullptr);
+        GstWebRTCRTPTransceiverDirection now = sdp::direction(answer, mline);
+        // The field, not the "current-direction" property: Debian's 1.22.0
+        // answered sendrecv there for a transceiver negotiated sendonly.
+        if (!layoutMatches(trans)) {
+            GST_WARNING_OBJECT(logObject(),
+                "peer %s: this GStreamer's transceiver is not the one we know how to prepare: a direction change "
+                "on m-line %u will fail and the connection be replaced",
+                peerId_.c_str(), mline);
+            continue;
+        }
+        auto* t = reinterpret_cast<Transceiver122*>(trans);
+        GST_OBJECT_LOCK(trans);
+        GstWebRTCRTPTransceiverDirection before = t->currentDirection;
+        bool change = before != GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_NONE
+            && now != GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_NONE && now != GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE
+            && now != before;
+        if (change)
+            t->currentDirection = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_NONE;
+        GST_OBJECT_UNLOCK(trans);
+        if (change)
+            GST_INFO_OBJECT(logObject(), "peer %s: m-line %u goes from %s to %s on the live connection",
+                peerId_.c_str(), mline, directionName(before), directionName(now));
+    }
+    g_array_unref(transceivers);
 }
 
 void PeerConnection::handleAnswer(const std::string& text)
@@ -466,7 +665,9 @@ void PeerConnection::handleAnswer(const std::string& text)
         return;
     }
     sdp::MediaChoice video = sdp::chooseFormat(answer.get(), "video", capabilities());
-    setRemote(GST_WEBRTC_SDP_TYPE_ANSWER, std::move(answer), nullptr);
+    // Our own re-offers (renegotiate) keep every direction: nothing for
+    // allowDirectionChanges to do on this side.
+    setRemote(GST_WEBRTC_SDP_TYPE_ANSWER, std::move(answer), [](PeerConnection& pc) { pc.negotiationDone(); });
     // Pick the encoder from the answer, not from what we preferred:
     // webrtcbin once answered VP8 while sending H.264 (docs/webrtcbin-notes.md,
     // "From the shared pitfalls page").

@@ -72,6 +72,18 @@ public:
     bool startOffer(std::string& error);
     void handleOffer(const std::string& sdp);
     void handleAnswer(const std::string& sdp);
+    // A new offer from the peer on this connection. True when it can be
+    // answered on this webrtcbin, keeping ICE and DTLS (handleReoffer);
+    // false with the reason when only a fresh connection can take it
+    // (docs/webrtcbin-notes.md, "Renegotiation").
+    bool canRenegotiate(const std::string& sdp, std::string& why) const;
+    void handleReoffer(const std::string& sdp);
+    // Offers again on this webrtcbin (same ICE and DTLS); false with the
+    // reason when it cannot now (the first negotiation not done, one in
+    // progress).
+    bool renegotiate(std::string& why);
+    // Negotiations completed on this webrtcbin after its first.
+    int renegotiations() const { return renegotiations_; }
     void handleCandidate(const protocol::RelayedCandidate& candidate);
 
     // Sends on `chat` if it is open; false with a reason otherwise.
@@ -100,6 +112,8 @@ public:
     GstWebRTCICEGatheringState iceGatheringState() const { return gatheringState_; }
     bool connected() const { return connectionState_ == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED; }
     std::optional<double> connectedMs() const { return connectedMs_; }
+    // When this connection's first offer was sent or received.
+    std::optional<double> offerMs() const { return offerMs_; }
     std::optional<double> firstFrameMs() const { return firstFrameMs_; }
     Media media() const;
     const PeerStats& stats() const { return stats_; }
@@ -135,6 +149,9 @@ private:
     template<typename Fn>
     GRef<GstPromise> promise(Fn fn);
     void onAnswerTimeout();
+    void createAnswer();
+    void allowDirectionChanges(const GstSDPMessage* answer);
+    void negotiationDone();
 
     // webrtcbin and streaming-thread handlers.
     void onIceCandidate(GstElement* webrtc, guint mline, gchar* candidate);
@@ -168,6 +185,13 @@ private:
     std::vector<std::string> localMids_; // a=mid per m-line of our description
     bool remoteSet_ = false;
     bool awaitingAnswer_ = false;
+    // A first offer/answer completed (signaling state stable since), and
+    // what its remote description said (re-offers are checked against it).
+    bool negotiated_ = false;
+    bool renegotiating_ = false; // a later one is under way
+    int renegotiations_ = 0;
+    sdp::Transport remoteTransport_;
+    std::vector<std::string> remoteMlines_;
     Source answerTimeout_;
     std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
     unsigned candidatesSent_ = 0, candidatesReceived_ = 0;
@@ -189,7 +213,7 @@ private:
     std::atomic<GstWebRTCPeerConnectionState> connectionState_ { GST_WEBRTC_PEER_CONNECTION_STATE_NEW };
     std::atomic<GstWebRTCICEConnectionState> iceState_ { GST_WEBRTC_ICE_CONNECTION_STATE_NEW };
     std::atomic<GstWebRTCICEGatheringState> gatheringState_ { GST_WEBRTC_ICE_GATHERING_STATE_NEW };
-    std::optional<double> connectedMs_, firstFrameMs_;
+    std::optional<double> connectedMs_, firstFrameMs_, offerMs_;
 
     RawStats lastRaw_;
     gint64 lastRawUs_ = 0;

@@ -113,6 +113,30 @@ bool ReceiveBranch::add(GstPad* pad, std::string& codec, bool& video, std::strin
         error = std::string("unsupported ") + media + " codec " + encoding;
         return false;
     }
+    bool extra = false;
+    {
+        // One video and one audio stream are shown and played per peer. A
+        // further one (a second track added by renegotiation, a screen
+        // share) goes to a fakesink: an unlinked webrtcbin pad would error.
+        std::lock_guard lock(mutex_);
+        if (video ? !pendingVideoSink_ : bool(audioOutput_)) {
+            error = std::string("a second ") + media + " stream from this peer (only one is "
+                + (video ? "shown" : "played") + "; discarded)";
+            extra = true;
+        }
+    }
+    if (extra) {
+        std::string ignored;
+        GRef<GstElement> discard = makeElement("fakesink", nullptr, ignored);
+        if (!discard)
+            return false;
+        g_object_set(discard.get(), "sync", FALSE, "async", FALSE, nullptr);
+        keep(discard);
+        gst_element_sync_state_with_parent(discard.get());
+        GRef<GstPad> sinkPad = adopt(gst_element_get_static_pad(discard.get(), "sink"));
+        gst_pad_link(pad, sinkPad.get());
+        return false;
+    }
     GRef<GstElement> decoder = parseBin(description, "decoder", error);
     if (!decoder)
         return false;

@@ -54,6 +54,51 @@ std::string toText(const GstSDPMessage* sdp)
     return text ? text.get() : "";
 }
 
+Transport transport(const GstSDPMessage* sdp)
+{
+    Transport t;
+    const GstSDPMedia* media = gst_sdp_message_medias_len(sdp) ? gst_sdp_message_get_media(sdp, 0) : nullptr;
+    auto value = [&](const char* key) -> std::string {
+        const char* v = media ? gst_sdp_media_get_attribute_val(media, key) : nullptr;
+        if (!v)
+            v = gst_sdp_message_get_attribute_val(sdp, key);
+        return v ? v : "";
+    };
+    t.ufrag = value("ice-ufrag");
+    t.pwd = value("ice-pwd");
+    t.fingerprint = value("fingerprint");
+    return t;
+}
+
+std::vector<std::string> mlines(const GstSDPMessage* sdp)
+{
+    std::vector<std::string> out;
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); ++i) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(sdp, i);
+        const char* mid = gst_sdp_media_get_attribute_val(media, "mid");
+        out.push_back(std::string(gst_sdp_media_get_media(media) ? gst_sdp_media_get_media(media) : "") + " "
+            + (mid ? mid : ""));
+    }
+    return out;
+}
+
+GstWebRTCRTPTransceiverDirection direction(const GstSDPMessage* sdp, guint index)
+{
+    if (index >= gst_sdp_message_medias_len(sdp))
+        return GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_NONE;
+    const GstSDPMedia* media = gst_sdp_message_get_media(sdp, index);
+    for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+        const char* key = gst_sdp_media_get_attribute(media, i)->key;
+        if (g_strcmp0(key, "sendonly") == 0)
+            return GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
+        if (g_strcmp0(key, "recvonly") == 0)
+            return GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY;
+        if (g_strcmp0(key, "inactive") == 0)
+            return GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE;
+    }
+    return GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV;
+}
+
 std::vector<std::string> mids(const GstSDPMessage* sdp)
 {
     std::vector<std::string> out;

@@ -46,6 +46,23 @@ std::string toText(const GstSDPMessage* sdp);
 // shared pitfalls page").
 std::vector<std::string> mids(const GstSDPMessage* sdp);
 
+// What identifies the ICE and DTLS session a description belongs to: the
+// first m-line's ice-ufrag, ice-pwd and fingerprint (media level, else
+// session level). A re-offer with other values is an ICE restart or a new
+// DTLS session, which webrtcbin 1.22 cannot take on a live connection.
+struct Transport {
+    std::string ufrag, pwd, fingerprint;
+    bool operator==(const Transport&) const = default;
+};
+Transport transport(const GstSDPMessage* sdp);
+
+// "kind mid" of each m-line ("video 1"): a re-offer keeps the m-lines it
+// had, in order (RFC 8829 5.2.2), and may only append.
+std::vector<std::string> mlines(const GstSDPMessage* sdp);
+
+// The direction attribute of m-line `index` (sendrecv when there is none).
+GstWebRTCRTPTransceiverDirection direction(const GstSDPMessage* sdp, guint index);
+
 // The format we take from the first usable m-line of one kind.
 struct MediaChoice {
     int index = -1; // the m-line; -1: none of that kind (or only rejected ones)

@@ -12,12 +12,44 @@
 
 namespace palaver::engine {
 
-SendBranch::SendBranch(Kind kind, GstBin* pipeline, LocalMedia& media, GstElement* webrtc, std::string suffix)
+namespace {
+
+// A copy of `caps` with ssrc=`ssrc` in every structure.
+//
+// webrtcbin 1.22.0 writes a sender's a=ssrc lines, and with NACK its
+// a=ssrc-group:FID, from the `ssrc` field of the caps it finds for the
+// transceiver when it builds the description (_find_codec_preferences:
+// the caps event its sink pad received, else a caps query upstream).
+// Without our pinning, that field only exists once the payloader has
+// negotiated, i.e. once the first encoded buffer crossed the queue; an
+// answer made before that (the answerer attaches a brand-new encoder and
+// answers at once) got no a=ssrc for the stream, and for video
+// `a=ssrc-group:FID 0 <rtx>`: _create_answer_task starts with
+// `guint target_ssrc = 0` and _media_add_rtx files the RTX SSRC under "0"
+// whether or not the caps had an ssrc (the offer path guards with -1).
+// Firefox then took the RTX SSRC for the video and decoded nothing
+// (issue 9; docs/webrtcbin-notes.md, "SSRCs in answers"). With the SSRC in
+// the capsfilter, the caps query answers it from the start, and the
+// payloader takes the same value (rtpbasepayload prefers a downstream
+// ssrc; we set its property too).
+GRef<GstCaps> pinSsrc(GstCaps* caps, guint32 ssrc)
+{
+    GRef<GstCaps> pinned = adopt(gst_caps_copy(caps));
+    for (guint i = 0; i < gst_caps_get_size(pinned.get()); i++)
+        gst_structure_set(gst_caps_get_structure(pinned.get(), i), "ssrc", G_TYPE_UINT, ssrc, nullptr);
+    return pinned;
+}
+
+} // namespace
+
+SendBranch::SendBranch(Kind kind, GstBin* pipeline, LocalMedia& media, GstElement* webrtc, std::string suffix,
+    guint32 ssrc)
     : kind_(kind)
     , pipeline_(pipeline)
     , media_(media)
     , webrtc_(webrtc)
     , suffix_(std::move(suffix))
+    , ssrc_(ssrc)
 {
     initDebug();
 }
@@ -58,7 +90,8 @@ bool SendBranch::connect(int mline, GstCaps* preferences, std::string& error)
     if (!capsfilter)
         return false;
     capsfilter_ = std::move(capsfilter);
-    g_object_set(capsfilter_.get(), "caps", preferences, nullptr);
+    // The codec preferences stay without an SSRC: only what we send has one.
+    g_object_set(capsfilter_.get(), "caps", pinSsrc(preferences, ssrc_).get(), nullptr);
     gst_bin_add(pipeline_, capsfilter_.get());
     GRef<GstPad> src = adopt(gst_element_get_static_pad(capsfilter_.get(), "src"));
     if (gst_pad_link(src.get(), sinkPad_.get()) != GST_PAD_LINK_OK) {
@@ -130,7 +163,8 @@ bool SendBranch::attach(GRef<GstPad> teePad, GRef<GstElement> payloader, GstCaps
     g_object_set(queue_.get(), "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(200 * GST_MSECOND),
         nullptr);
     gst_util_set_object_arg(G_OBJECT(queue_.get()), "leaky", "downstream");
-    g_object_set(capsfilter_.get(), "caps", caps, nullptr);
+    g_object_set(payloader_.get(), "ssrc", guint(ssrc_), nullptr);
+    g_object_set(capsfilter_.get(), "caps", pinSsrc(caps, ssrc_).get(), nullptr);
     gst_bin_add_many(pipeline_, queue_.get(), payloader_.get(), nullptr);
     if (!gst_element_link_many(queue_.get(), payloader_.get(), capsfilter_.get(), nullptr)) {
         GRef<GstCaps> want = adopt(gst_pad_query_caps(sinkPad_.get(), nullptr));

@@ -30,8 +30,10 @@ public:
 
     // `suffix` makes our element names unique in the pipeline
     // ("video-rtp-caps-<suffix>"); `webrtc` is the peer's webrtcbin, also
-    // the object our log lines name.
-    SendBranch(Kind kind, GstBin* pipeline, LocalMedia& media, GstElement* webrtc, std::string suffix);
+    // the object our log lines name. `ssrc` (non-zero) is the stream's SSRC,
+    // pinned in the capsfilter and on the payloader from the start: see
+    // pinSsrc in send_branch.cpp.
+    SendBranch(Kind kind, GstBin* pipeline, LocalMedia& media, GstElement* webrtc, std::string suffix, guint32 ssrc);
     ~SendBranch();
     SendBranch(const SendBranch&) = delete;
     SendBranch& operator=(const SendBranch&) = delete;
@@ -49,6 +51,7 @@ public:
     bool attachAudio(int payloadType, std::string& error);
     bool attachVideo(VideoCodec codec, int payloadType, std::string& error);
     bool attached() const { return attached_; }
+    guint32 ssrc() const { return ssrc_; }
 
     // Asks the encoder for a keyframe (force-key-unit upstream through
     // queue and tee), if attached.
@@ -68,6 +71,7 @@ private:
     LocalMedia& media_;
     GRef<GstElement> webrtc_;
     std::string suffix_;
+    guint32 ssrc_;
     GRef<GstPad> sinkPad_; // webrtcbin's sink_N
     GRef<GstElement> capsfilter_, queue_, payloader_;
     GRef<GstPad> teePad_;

@@ -191,6 +191,30 @@ void testMids()
     g_assert_true((sdp::mids(noMid.get()) == std::vector<std::string> { "0", "", "2" }));
 }
 
+// What a re-offer is compared with: Firefox puts ICE credentials on each
+// m-line and the fingerprint at session level; Chromium both per m-line.
+void testTransportAndMlines()
+{
+    GUnique<GstSDPMessage> firefox = file("firefox-offer.sdp");
+    sdp::Transport t = sdp::transport(firefox.get());
+    g_assert_cmpstr(t.ufrag.c_str(), ==, "71cdaac3");
+    g_assert_cmpstr(t.pwd.c_str(), ==, "06ac9e0c445cb6be59735a35eb975059");
+    g_assert_true(g_str_has_prefix(t.fingerprint.c_str(), "sha-256 E0:06:CF"));
+    g_assert_true((sdp::mlines(firefox.get()) == std::vector<std::string> { "audio 0", "video 1", "application 2" }));
+    GUnique<GstSDPMessage> chromium = file("chromium-offer.sdp");
+    sdp::Transport c = sdp::transport(chromium.get());
+    g_assert_cmpstr(c.ufrag.c_str(), ==, "taMW");
+    g_assert_true(g_str_has_prefix(c.fingerprint.c_str(), "sha-256 06:37:E3"));
+    g_assert_false(c == t);
+    GUnique<GstSDPMessage> restart = parsed(replaced(load("firefox-offer.sdp"), "a=ice-ufrag:71cdaac3", "a=ice-ufrag:0bad"));
+    g_assert_false(sdp::transport(restart.get()) == t);
+    GUnique<GstSDPMessage> inactive = file("firefox-offer-inactive-sendonly.sdp");
+    g_assert_cmpint(sdp::direction(inactive.get(), 0), ==, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_INACTIVE);
+    g_assert_cmpint(sdp::direction(inactive.get(), 1), ==, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY);
+    g_assert_cmpint(sdp::direction(firefox.get(), 1), ==, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV);
+    g_assert_cmpint(sdp::direction(firefox.get(), 7), ==, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_NONE);
+}
+
 // webrtcbin's own offers put video (and data) on port 0 with
 // a=bundle-only: not rejected. Port 0 without it is.
 void testBundleOnly()
@@ -395,6 +419,7 @@ int main(int argc, char** argv)
     g_test_add_func("/sdp/choose/firefox-offer", testFirefoxOffer);
     g_test_add_func("/sdp/choose/answers", testAnswers);
     g_test_add_func("/sdp/mids", testMids);
+    g_test_add_func("/sdp/transport-and-mlines", testTransportAndMlines);
     g_test_add_func("/sdp/bundle-only", testBundleOnly);
     g_test_add_func("/sdp/directions", testDirections);
     g_test_add_func("/sdp/fix-h264-fmtp", testFixH264Fmtp);
