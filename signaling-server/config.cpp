@@ -10,10 +10,6 @@
 #include <cstdlib>
 #include <map>
 
-#ifndef PALAVER_DEFAULT_WEB_ROOT
-#define PALAVER_DEFAULT_WEB_ROOT "/usr/local/share/palaver/web"
-#endif
-
 namespace palaver::server {
 
 namespace {
@@ -44,7 +40,7 @@ constexpr OptionSpec kOptions[] = {
     { "turn-ttl", "SECONDS", "Lifetime of those credentials (default 86400)", false },
     { "tls-cert", "FILE", "PEM certificate: serve https:// and wss://", false },
     { "tls-key", "FILE", "PEM private key of that certificate", false },
-    { "web-root", "DIR", "Folder of the browser client served at /", false },
+    { "web-root", "DIR", "Serve the browser client at / from this folder instead of the compiled-in copy", false },
     { "workers", "N", "Worker threads, each with its own main loop (default: one per CPU)", false },
 };
 
@@ -300,8 +296,6 @@ ConfigStatus parseConfig(int argc, char** argv, Config& config, std::string& err
             return ConfigStatus::Error;
         }
         config.webRoot = *v;
-    } else {
-        config.webRoot = PALAVER_DEFAULT_WEB_ROOT;
     }
     if (auto* v = single("workers")) {
         if (!toInteger("workers", *v, 0, 64, n, error))

@@ -27,7 +27,7 @@ struct Config {
     int64_t turnTtl = 86400;
     std::optional<std::string> tlsCert;
     std::optional<std::string> tlsKey;
-    std::string webRoot;
+    std::string webRoot;           // empty: the compiled-in client
     int workers = 0;               // 0: one per CPU (at most 8)
 };
 

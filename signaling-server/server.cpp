@@ -22,6 +22,9 @@ Server::Server(Config config)
 {
     if (config_.authSecret)
         tokens_.emplace(*config_.authSecret);
+    // Before any worker exists: the workers only read it.
+    if (config_.webRoot.empty())
+        web_.emplace();
 }
 
 Server::~Server()

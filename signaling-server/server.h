@@ -7,6 +7,7 @@
 #include "ice_servers.h"
 #include "room_registry.h"
 #include "token_verifier.h"
+#include "web_content.h"
 
 #include <gio/gio.h>
 
@@ -40,6 +41,8 @@ public:
     const IceServerList& iceServers() const { return iceServers_; }
     const TokenVerifier* tokens() const { return tokens_ ? &*tokens_ : nullptr; }
     GTlsCertificate* tlsCertificate() const { return tlsCertificate_.get(); }
+    // The compiled-in browser client; nullptr with --web-root.
+    const WebContent* web() const { return web_ ? &*web_ : nullptr; }
     uint64_t newConnectionId() { return nextConnectionId_.fetch_add(1, std::memory_order_relaxed); }
     std::string healthJson();
     std::string metricsText();
@@ -52,6 +55,7 @@ private:
     RoomRegistry rooms_;
     IceServerList iceServers_;
     std::optional<TokenVerifier> tokens_;
+    std::optional<WebContent> web_;
     GRef<GTlsCertificate> tlsCertificate_;
     std::vector<std::unique_ptr<Worker>> workers_;
     int boundPort_ = 0;

@@ -1,5 +1,6 @@
 #include "static_file.h"
 
+#include "web_response.h"
 #include "worker.h"
 
 #include <algorithm>
@@ -27,7 +28,10 @@ void StaticFile::start()
     // Type and size first: opening a FIFO or a device could block a GIO
     // thread for good. Symlinks are followed, as stat(2) (and so the
     // g_file_test() used before) does.
-    g_file_query_info_async(file_.get(), G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE,
+    // Modification time and inode make the validators (see onInfo).
+    g_file_query_info_async(file_.get(),
+        G_FILE_ATTRIBUTE_STANDARD_TYPE "," G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_TIME_MODIFIED
+                                       "," G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC "," G_FILE_ATTRIBUTE_UNIX_INODE,
         G_FILE_QUERY_INFO_NONE, G_PRIORITY_DEFAULT, cancellable_.get(), &StaticFile::onInfo, this);
 }
 
@@ -58,6 +62,23 @@ void StaticFile::onInfo(GObject* file, GAsyncResult* result, gpointer data)
         g_warning("not serving %s: %" G_GINT64_FORMAT " bytes, more than %zu", self->path_.c_str(), static_cast<gint64>(size),
             kMaxSize);
         self->respondError(SOUP_STATUS_INTERNAL_SERVER_ERROR, "file too large to serve\n");
+        return self->done();
+    }
+    // Validators from the metadata, as nginx and Apache make them, so that a
+    // revalidation is answered without opening the file and the worker never
+    // hashes megabytes: the ETag changes with the size, the modification
+    // time (microseconds) or the inode (an editor or g_file_set_contents()
+    // that writes a new file and renames it). An in-place rewrite of the
+    // same size within the file system's timestamp granularity would keep
+    // it; the compiled-in copy hashes its bytes instead.
+    guint64 modifiedUs = g_file_info_get_attribute_uint64(info.get(), G_FILE_ATTRIBUTE_TIME_MODIFIED) * G_USEC_PER_SEC
+        + g_file_info_get_attribute_uint32(info.get(), G_FILE_ATTRIBUTE_TIME_MODIFIED_USEC);
+    GUnique<char> etag(g_strdup_printf("\"%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x\"",
+        static_cast<guint64>(size), modifiedUs, g_file_info_get_attribute_uint64(info.get(), G_FILE_ATTRIBUTE_UNIX_INODE)));
+    self->etag_ = etag.get();
+    self->lastModified_ = static_cast<gint64>(modifiedUs / G_USEC_PER_SEC);
+    if (respondIfNotModified(self->msg_.get(), webContentType(self->path_), self->etag_, self->lastModified_, size)) {
+        soup_server_message_unpause(self->msg_.get());
         return self->done();
     }
     // One byte more than the file: the read that finds the end then needs
@@ -121,12 +142,9 @@ void StaticFile::onRead(GObject* stream, GAsyncResult* result, gpointer data)
 
 void StaticFile::respondFile()
 {
-    // From the name only, as before: no reading of the contents.
-    GUnique<char> type(g_content_type_guess(path_.c_str(), nullptr, 0, nullptr));
-    GUnique<char> mime(g_content_type_get_mime_type(type.get()));
-    soup_server_message_set_status(msg_.get(), SOUP_STATUS_OK, nullptr);
-    soup_server_message_set_response(msg_.get(), mime ? mime.get() : "application/octet-stream", SOUP_MEMORY_TAKE,
-        data_.release(), size_);
+    // The type from the name only, as for the compiled-in copy.
+    GRef<GBytes> body = adopt(g_bytes_new_take(data_.release(), size_));
+    respondWebFile(msg_.get(), body.get(), webContentType(path_), etag_, lastModified_);
     soup_server_message_unpause(msg_.get());
 }
 

@@ -1,5 +1,6 @@
 // One GET or HEAD of a file below --web-root, answered without blocking its
-// worker: the message is paused, the file is looked up, opened and read with
+// worker (with the headers and revalidation of web_response.h; a 304 is
+// answered from the file's metadata, without opening it): the message is paused, the file is looked up, opened and read with
 // GIO's asynchronous calls (they run in GLib's thread pool and call back on
 // the worker's thread-default context), then the response is set and the
 // message unpaused. A slow disk holds up that request only, never relaying.
@@ -62,6 +63,8 @@ private:
     GRef<GFileInputStream> stream_;
     SignalConnection disconnected_;
     GUnique<char> data_; // g_malloc'd, handed to libsoup as the body
+    std::string etag_;
+    gint64 lastModified_ = 0; // seconds since 1970, UTC
     size_t size_ = 0;
     size_t capacity_ = 0;
 };

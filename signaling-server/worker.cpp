@@ -3,6 +3,7 @@
 #include "connection.h"
 #include "server.h"
 #include "static_file.h"
+#include "web_response.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -277,14 +278,25 @@ void Worker::onRequest(SoupServerMessage* msg, const char* path)
 
 void Worker::serveFile(SoupServerMessage* msg, const char* path)
 {
-    const std::string& root = server_.config().webRoot;
     std::string relative = g_strcmp0(path, "/") == 0 ? std::string("/index.html") : std::string(path);
-    // Only plain names below the root: no "..", no hidden files.
-    bool safe = !root.empty() && relative.find("/.") == std::string::npos && relative.find('\\') == std::string::npos;
+    // Only plain names: no "..", no hidden files. The compiled-in copy could
+    // hold none anyway (web_gresource.py refuses them); checked for both.
+    bool safe = relative.find("/.") == std::string::npos && relative.find('\\') == std::string::npos;
     if (!safe) {
         respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
         return;
     }
+    if (const WebContent* web = server_.web()) {
+        // From memory: a lookup, then libsoup writes the binary's own bytes.
+        const WebContent::File* file = web->find(relative);
+        if (!file)
+            respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "not found\n");
+        else if (!respondIfNotModified(msg, file->type, file->etag, web->lastModified(),
+                     static_cast<goffset>(g_bytes_get_size(file->bytes.get()))))
+            respondWebFile(msg, file->bytes.get(), file->type, file->etag, web->lastModified());
+        return;
+    }
+    const std::string& root = server_.config().webRoot;
     // The disk is touched only from here on, and never on this thread.
     GUnique<char> file(g_build_filename(root.c_str(), relative.c_str(), nullptr));
     auto request = std::make_unique<StaticFile>(*this, msg, file.get());

@@ -221,13 +221,29 @@ std::vector<Message> TestClient::drain()
 
 // ---- HTTP ---------------------------------------------------------------------
 
+std::optional<std::string> HttpResponse::header(std::string_view name) const
+{
+    for (const auto& [n, v] : headers)
+        if (n.size() == name.size() && g_ascii_strncasecmp(n.c_str(), name.data(), name.size()) == 0)
+            return v;
+    return std::nullopt;
+}
+
 HttpResponse httpGet(const ServerProcess& server, std::string_view path, std::source_location loc)
+{
+    return httpRequest(server, "GET", path, {}, loc);
+}
+
+HttpResponse httpRequest(const ServerProcess& server, std::string_view method, std::string_view path,
+    const std::vector<std::pair<std::string, std::string>>& requestHeaders, std::source_location loc)
 {
     std::string url = server.httpUrl(path);
     auto session = adopt(soup_session_new());
-    auto msg = adopt(soup_message_new("GET", url.c_str()));
+    auto msg = adopt(soup_message_new(std::string(method).c_str(), url.c_str()));
     if (!msg)
         fail("bad URL " + url, loc);
+    for (const auto& [name, value] : requestHeaders)
+        soup_message_headers_append(soup_message_get_request_headers(msg.get()), name.c_str(), value.c_str());
     g_signal_connect(msg.get(), "accept-certificate", G_CALLBACK(acceptAny), nullptr);
     struct State {
         bool done = false;
@@ -258,6 +274,12 @@ HttpResponse httpGet(const ServerProcess& server, std::string_view path, std::so
     response.status = (int)soup_message_get_status(msg.get());
     if (const char* type = soup_message_headers_get_content_type(soup_message_get_response_headers(msg.get()), nullptr))
         response.contentType = type;
+    soup_message_headers_foreach(
+        soup_message_get_response_headers(msg.get()),
+        [](const char* name, const char* value, gpointer out) {
+            static_cast<HttpResponse*>(out)->headers.emplace_back(name, value);
+        },
+        &response);
     if (state.body) {
         gsize size = 0;
         const char* data = static_cast<const char*>(g_bytes_get_data(state.body, &size));
@@ -266,9 +288,9 @@ HttpResponse httpGet(const ServerProcess& server, std::string_view path, std::so
     }
     soup_session_abort(session.get());
     if (!inTime)
-        fail(format("GET %s: no response within %d ms", url.c_str(), kExpectTimeoutMs), loc);
+        fail(format("%s %s: no response within %d ms", std::string(method).c_str(), url.c_str(), kExpectTimeoutMs), loc);
     if (!state.error.empty())
-        fail(format("GET %s failed: %s", url.c_str(), state.error.c_str()), loc);
+        fail(format("%s %s failed: %s", std::string(method).c_str(), url.c_str(), state.error.c_str()), loc);
     return response;
 }
 

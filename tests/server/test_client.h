@@ -120,9 +120,17 @@ struct HttpResponse {
     int status = 0;
     std::string body;
     std::string contentType;
+    // Every response header, in order, as received.
+    std::vector<std::pair<std::string, std::string>> headers;
+    // The value of header `name` (case-insensitive); nullopt when absent.
+    std::optional<std::string> header(std::string_view name) const;
 };
 // GET server URL path; fails the test on a transport error or timeout.
 HttpResponse httpGet(const ServerProcess& server, std::string_view path,
+    std::source_location loc = std::source_location::current());
+// `method` (GET, HEAD...) with extra request headers.
+HttpResponse httpRequest(const ServerProcess& server, std::string_view method, std::string_view path,
+    const std::vector<std::pair<std::string, std::string>>& requestHeaders,
     std::source_location loc = std::source_location::current());
 
 struct Health {

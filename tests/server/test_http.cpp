@@ -1,12 +1,17 @@
 // HTTP beside the WebSocket: /healthz, /metrics, 404s, /ws with a query
-// string, and / from --web-root (read asynchronously by the server: several
-// at once, clients that go away first, a shutdown in the middle).
+// string, the browser client compiled in (web/'s files, byte for byte, with
+// their types, validators and security headers), and / from --web-root (read
+// asynchronously by the server: several at once, clients that go away first,
+// a shutdown in the middle; revalidation from the file's metadata).
 #include "fixtures.h"
 
 #include <csignal>
+#include <glib/gstdio.h>
 #include <sys/stat.h>
 
 using namespace palaver::test;
+using palaver::adopt;
+using palaver::GRef;
 using palaver::GUnique;
 
 namespace {
@@ -89,6 +94,117 @@ RawResponse readResponse(RawClient& client, int timeoutMs = kExpectTimeoutMs,
     }
     r.body = in.substr(end + 4);
     return r;
+}
+
+// ---- The browser client's headers (docs/protocol.md, "The browser client") ----
+
+const char* const kCspStart = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                              "media-src 'self' blob:; connect-src 'self'";
+const char* const kCspEnd = "; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+// The type docs/protocol.md promises for a name, written out again here
+// rather than taken from the server's table.
+std::string expectedType(std::string_view name)
+{
+    auto ends = [&](std::string_view suffix) {
+        return name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+    };
+    if (ends(".html"))
+        return "text/html; charset=utf-8";
+    if (ends(".css"))
+        return "text/css; charset=utf-8";
+    if (ends(".js") || ends(".mjs"))
+        return "text/javascript; charset=utf-8";
+    if (ends(".svg"))
+        return "image/svg+xml";
+    if (ends(".json"))
+        return "application/json";
+    if (ends(".webmanifest"))
+        return "application/manifest+json";
+    if (ends(".png"))
+        return "image/png";
+    if (ends(".txt"))
+        return "text/plain; charset=utf-8";
+    return "application/octet-stream";
+}
+
+std::string header(const HttpResponse& r, std::string_view name, std::source_location loc = std::source_location::current())
+{
+    std::optional<std::string> v = r.header(name);
+    if (!v)
+        fail(format("no %s header", std::string(name).c_str()), loc);
+    return *v;
+}
+
+// The headers of every 200 and 304 from the client's files.
+void checkWebHeaders(const HttpResponse& r, const ServerProcess& server, std::string_view name,
+    std::source_location loc = std::source_location::current())
+{
+    std::string what = std::string(name) + ": ";
+    if (header(r, "Content-Type", loc) != expectedType(name))
+        fail(what + "Content-Type " + header(r, "Content-Type") + ", expected " + expectedType(name), loc);
+    std::string etag = header(r, "ETag", loc);
+    // Strong: a quoted string, no W/.
+    if (etag.size() < 3 || etag.front() != '"' || etag.back() != '"')
+        fail(what + "ETag is not a strong entity tag: " + etag, loc);
+    std::string modified = header(r, "Last-Modified", loc);
+    if (!GRef<GDateTime>(adopt(soup_date_time_new_from_http_string(modified.c_str()))))
+        fail(what + "Last-Modified is not an HTTP date: " + modified, loc);
+    if (header(r, "Cache-Control", loc) != "no-cache")
+        fail(what + "Cache-Control " + header(r, "Cache-Control"), loc);
+    // connect-src also names the request's own host for ws: and wss: (Safari
+    // before WebKit bug 235873 did not read 'self' as covering them).
+    std::string host = format("127.0.0.1:%d", server.port());
+    std::string csp = std::string(kCspStart) + " ws://" + host + " wss://" + host + kCspEnd;
+    if (header(r, "Content-Security-Policy", loc) != csp)
+        fail(what + "Content-Security-Policy\n  got:      " + header(r, "Content-Security-Policy") + "\n  expected: " + csp, loc);
+    if (header(r, "X-Content-Type-Options", loc) != "nosniff")
+        fail(what + "X-Content-Type-Options " + header(r, "X-Content-Type-Options"), loc);
+    if (header(r, "Referrer-Policy", loc) != "no-referrer")
+        fail(what + "Referrer-Policy " + header(r, "Referrer-Policy"), loc);
+    bool html = g_str_has_suffix(std::string(name).c_str(), ".html");
+    std::optional<std::string> permissions = r.header("Permissions-Policy");
+    if (html && permissions != std::optional<std::string>("camera=(self), microphone=(self), display-capture=(self)"))
+        fail(what + "Permissions-Policy " + permissions.value_or("(absent)"), loc);
+}
+
+// web/ (the source folder) and the files compiled in (web_files), from
+// meson: PALAVER_WEB_DIR and PALAVER_WEB_FILES_LIST.
+std::string webDir()
+{
+    const char* dir = g_getenv("PALAVER_WEB_DIR");
+    if (!dir || !*dir)
+        skip("PALAVER_WEB_DIR is not set (run through meson test)");
+    return dir;
+}
+
+std::vector<std::string> webFiles()
+{
+    const char* list = g_getenv("PALAVER_WEB_FILES_LIST");
+    if (!list || !*list)
+        skip("PALAVER_WEB_FILES_LIST is not set (run through meson test)");
+    GUnique<char> text;
+    GUnique<GError> error;
+    if (!g_file_get_contents(list, text.outPtr(), nullptr, error.outPtr()))
+        fail(std::string("cannot read the web file list: ") + error->message);
+    std::vector<std::string> names;
+    GUnique<char*> lines(g_strsplit(text.get(), "\n", -1));
+    for (char** line = lines.get(); *line; ++line)
+        if (**line)
+            names.emplace_back(*line);
+    if (names.empty())
+        fail(std::string("the web file list is empty: ") + list);
+    return names;
+}
+
+std::string readFile(const std::string& path)
+{
+    GUnique<char> text;
+    gsize size = 0;
+    GUnique<GError> error;
+    if (!g_file_get_contents(path.c_str(), text.outPtr(), &size, error.outPtr()))
+        fail("cannot read " + path + ": " + error->message);
+    return std::string(text.get(), size);
 }
 
 bool isJavaScript(const std::string& type)
@@ -252,6 +368,182 @@ void testWebRoot()
     TestClient c(server);
     roundTrip(c);
     PT_CHECK_EQ(healthz(server).rooms, int64_t(0));
+}
+
+// Without --web-root: every file of web_files at its path below web/, byte
+// for byte, with its type and headers; GET / is index.html; HEAD the same
+// without a body.
+void testBuiltinFiles()
+{
+    std::string dir = webDir();
+    std::vector<std::string> names = webFiles();
+    ServerProcess server;
+    for (const std::string& name : names) {
+        std::string path = "/" + name;
+        std::string bytes = readFile(dir + "/" + name);
+        HttpResponse r = httpGet(server, path);
+        PT_CHECK_MSG(r.status == 200, "GET %s: status %d", path.c_str(), r.status);
+        PT_CHECK_MSG(r.body == bytes, "GET %s: %zu bytes, not web/%s's %zu (or other bytes)", path.c_str(), r.body.size(),
+            name.c_str(), bytes.size());
+        checkWebHeaders(r, server, name);
+
+        HttpResponse h = httpRequest(server, "HEAD", path, {});
+        PT_CHECK_MSG(h.status == 200, "HEAD %s: status %d", path.c_str(), h.status);
+        PT_CHECK_MSG(h.body.empty(), "HEAD %s: a body of %zu bytes", path.c_str(), h.body.size());
+        PT_CHECK_EQ(header(h, "Content-Length"), std::to_string(bytes.size()));
+        PT_CHECK_EQ(header(h, "ETag"), header(r, "ETag"));
+        checkWebHeaders(h, server, name);
+    }
+    HttpResponse root = httpGet(server, "/");
+    PT_CHECK_EQ(root.status, 200);
+    PT_CHECK_MSG(root.body == readFile(dir + "/index.html"), "GET /: not web/index.html");
+    PT_CHECK_EQ(header(root, "ETag"), header(httpGet(server, "/index.html"), "ETag"));
+    checkWebHeaders(root, server, "index.html");
+    // Distinct files, distinct tags (a hash of each file's bytes).
+    std::vector<std::string> tags;
+    for (const std::string& name : names) {
+        std::string etag = header(httpGet(server, "/" + name), "ETag");
+        for (size_t i = 0; i < tags.size(); ++i)
+            if (tags[i] == etag && readFile(dir + "/" + names[i]) != readFile(dir + "/" + name))
+                fail(format("%s and %s have different bytes and the same ETag %s", names[i].c_str(), name.c_str(), etag.c_str()));
+        tags.push_back(etag);
+    }
+}
+
+// Revalidation of the compiled-in copy: If-None-Match decides when present
+// (RFC 9110 §13.2.2), else If-Modified-Since; a 304 has the headers and no
+// body.
+void testBuiltinRevalidation()
+{
+    ServerProcess server;
+    HttpResponse first = httpGet(server, "/");
+    PT_CHECK_EQ(first.status, 200);
+    const std::string etag = header(first, "ETag");
+    const std::string modified = header(first, "Last-Modified");
+    GRef<GDateTime> lastModified = adopt(soup_date_time_new_from_http_string(modified.c_str()));
+    GRef<GDateTime> dayBefore = adopt(g_date_time_add_days(lastModified.get(), -1));
+    GRef<GDateTime> dayAfter = adopt(g_date_time_add_days(lastModified.get(), 1));
+    GUnique<char> before(soup_date_time_to_string(dayBefore.get(), SOUP_DATE_HTTP));
+    GUnique<char> after(soup_date_time_to_string(dayAfter.get(), SOUP_DATE_HTTP));
+
+    using Headers = std::vector<std::pair<std::string, std::string>>;
+    struct Case {
+        const char* what;
+        Headers headers;
+        int status;
+    };
+    const Case cases[] = {
+        { "its ETag", { { "If-None-Match", etag } }, 304 },
+        { "its ETag, weak", { { "If-None-Match", "W/" + etag } }, 304 },
+        { "a list with its ETag", { { "If-None-Match", "\"old\", W/\"older\", " + etag } }, 304 },
+        { "*", { { "If-None-Match", "*" } }, 304 },
+        { "another ETag", { { "If-None-Match", "\"not-it\"" } }, 200 },
+        { "a malformed ETag", { { "If-None-Match", etag.substr(1) } }, 200 },
+        { "Last-Modified itself", { { "If-Modified-Since", modified } }, 304 },
+        { "a day after", { { "If-Modified-Since", after.get() } }, 304 },
+        { "a day before", { { "If-Modified-Since", before.get() } }, 200 },
+        { "a date that is not one", { { "If-Modified-Since", "yesterday" } }, 200 },
+        // If-None-Match wins: another tag with a current date is a 200, its
+        // tag with an old date a 304.
+        { "another ETag, current date", { { "If-None-Match", "\"not-it\"" }, { "If-Modified-Since", after.get() } }, 200 },
+        { "its ETag, old date", { { "If-None-Match", etag }, { "If-Modified-Since", before.get() } }, 304 },
+    };
+    for (const char* method : { "GET", "HEAD" }) {
+        for (const Case& c : cases) {
+            HttpResponse r = httpRequest(server, method, "/", c.headers);
+            PT_CHECK_MSG(r.status == c.status, "%s / with %s: status %d, expected %d", method, c.what, r.status, c.status);
+            PT_CHECK_MSG(r.body == (c.status == 200 && std::string_view(method) == "GET" ? first.body : std::string()),
+                "%s / with %s: a body of %zu bytes", method, c.what, r.body.size());
+            checkWebHeaders(r, server, "index.html");
+            PT_CHECK_EQ(header(r, "ETag"), etag);
+            PT_CHECK_EQ(header(r, "Last-Modified"), modified);
+            // RFC 9110 §8.6: a 304's Content-Length, if any, is the 200's.
+            if (std::optional<std::string> length = r.header("Content-Length"))
+                PT_CHECK_MSG(*length == std::to_string(first.body.size()), "%s / with %s: Content-Length %s in a %d",
+                    method, c.what, length->c_str(), r.status);
+        }
+    }
+}
+
+// Only the listed files: web/'s other files (its meson.build), unknown
+// paths, hidden names and ways up are 404, as with --web-root.
+void testBuiltinNotFound()
+{
+    ServerProcess server;
+    for (const char* path : { "/meson.build", "/web/index.html", "/index.htm", "/index.html/", "/missing.js", "/.hidden",
+             "/../../../../etc/passwd", "/%2e%2e/meson.build", "/.%2e/.%2e/etc/passwd" }) {
+        RawClient client(server, "/", false);
+        sendRequest(client, "GET", path);
+        RawResponse r = readResponse(client);
+        PT_CHECK_MSG(r.status == 404, "GET %s: status %d, expected 404 (%s)", path, r.status, r.body.substr(0, 80).c_str());
+        PT_CHECK_MSG(r.body.find("root:") == std::string::npos && r.body.find("project(") == std::string::npos,
+            "GET %s served a file it must not: %s", path, r.body.c_str());
+    }
+    // Other methods are not served at all.
+    PT_CHECK_EQ(httpRequest(server, "POST", "/", {}).status, 404);
+    PT_CHECK_EQ(httpRequest(server, "DELETE", "/index.html", {}).status, 404);
+}
+
+// --web-root: the same headers, validators from the file's metadata (a
+// changed file gets a new ETag, also when its size is the same), and the
+// same revalidation.
+void testWebRootRevalidation()
+{
+    WebRoot web;
+    web.write("index.html", "<!doctype html><title>one</title>\n");
+    web.write("app.mjs", "export const one = 1;\n");
+    web.write("icon.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n");
+    web.write("app.webmanifest", "{\"name\":\"Palaver\"}\n");
+    web.write("data/x.json", "{}\n");
+    web.write("style.css", "body { margin: 0 }\n");
+    web.write("logo.png", "\x89PNG\r\n\x1a\n");
+    ServerProcess server({ "--web-root", web.root() });
+    for (const char* name : { "index.html", "app.mjs", "icon.svg", "app.webmanifest", "data/x.json", "style.css", "logo.png" }) {
+        std::string path = std::string("/") + name;
+        HttpResponse r = httpGet(server, path);
+        PT_CHECK_MSG(r.status == 200, "GET %s: status %d", path.c_str(), r.status);
+        checkWebHeaders(r, server, name);
+        HttpResponse again = httpRequest(server, "GET", path, { { "If-None-Match", header(r, "ETag") } });
+        PT_CHECK_MSG(again.status == 304 && again.body.empty(), "GET %s with its ETag: status %d, %zu bytes", path.c_str(),
+            again.status, again.body.size());
+        checkWebHeaders(again, server, name);
+    }
+
+    HttpResponse first = httpGet(server, "/");
+    std::string etag = header(first, "ETag");
+    std::string modified = header(first, "Last-Modified");
+    // Last-Modified is the file's modification time.
+    GStatBuf st;
+    PT_CHECK(g_stat((web.root() + "/index.html").c_str(), &st) == 0);
+    GRef<GDateTime> parsed = adopt(soup_date_time_new_from_http_string(modified.c_str()));
+    PT_CHECK_EQ(g_date_time_to_unix(parsed.get()), int64_t(st.st_mtime));
+    PT_CHECK_EQ(httpRequest(server, "GET", "/", { { "If-None-Match", etag } }).status, 304);
+    PT_CHECK_EQ(httpRequest(server, "GET", "/", { { "If-Modified-Since", modified } }).status, 304);
+    PT_CHECK_EQ(httpRequest(server, "HEAD", "/", { { "If-None-Match", etag } }).status, 304);
+    PT_CHECK_EQ(httpRequest(server, "GET", "/", { { "If-None-Match", "\"not-it\"" }, { "If-Modified-Since", modified } }).status,
+        200);
+
+    // Replaced with the same size (a new file renamed over it, as editors
+    // and g_file_set_contents() do): a new ETag, the new bytes, and the old
+    // tag no longer matches.
+    web.write("index.html", "<!doctype html><title>two</title>\n");
+    HttpResponse second = httpRequest(server, "GET", "/", { { "If-None-Match", etag } });
+    PT_CHECK_EQ(second.status, 200);
+    PT_CHECK_EQ(second.body, std::string("<!doctype html><title>two</title>\n"));
+    PT_CHECK_MSG(header(second, "ETag") != etag, "the ETag stayed %s after the file changed", etag.c_str());
+    // Rewritten in place, another size: a new ETag again.
+    {
+        std::string path = web.root() + "/index.html";
+        FILE* f = fopen(path.c_str(), "w");
+        PT_CHECK(f);
+        fputs("<!doctype html><title>three, longer</title>\n", f);
+        fclose(f);
+    }
+    HttpResponse third = httpRequest(server, "GET", "/", { { "If-None-Match", header(second, "ETag") } });
+    PT_CHECK_EQ(third.status, 200);
+    PT_CHECK_EQ(third.body, std::string("<!doctype html><title>three, longer</title>\n"));
+    PT_CHECK_MSG(header(third, "ETag") != header(second, "ETag") && header(third, "ETag") != etag, "the ETag did not change");
+    checkWebHeaders(third, server, "index.html");
 }
 
 void testStaticFiles()
@@ -463,7 +755,11 @@ void registerTests()
     addTest("/http/metrics/move", testMetricsMove);
     addTest("/http/not-found", testNotFound);
     addTest("/http/ws-query-string", testWsQueryString);
+    addTest("/http/builtin/files", testBuiltinFiles);
+    addTest("/http/builtin/revalidation", testBuiltinRevalidation);
+    addTest("/http/builtin/not-found", testBuiltinNotFound);
     addTest("/http/web-root", testWebRoot);
+    addTest("/http/web-root/revalidation", testWebRootRevalidation);
     addTest("/http/static/files", testStaticFiles);
     addTest("/http/static/not-found", testStaticNotFound);
     addTest("/http/static/concurrent", testStaticConcurrent);

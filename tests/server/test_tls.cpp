@@ -153,6 +153,60 @@ void testPlainClientOnTlsPort()
     roundTrip(*std::make_unique<TestClient>(server));
 }
 
+std::string readFile(const std::string& path)
+{
+    GError* error = nullptr;
+    char* text = nullptr;
+    gsize size = 0;
+    if (!g_file_get_contents(path.c_str(), &text, &size, &error)) {
+        std::string m = error->message;
+        g_error_free(error);
+        fail("cannot read " + path + ": " + m);
+    }
+    std::string out(text, size);
+    g_free(text);
+    return out;
+}
+
+// The browser client at https:// (browsers give camera access only to
+// secure origins or localhost): the compiled-in copy and a --web-root one,
+// with their headers and revalidation, beside wss://.
+void testTlsWebClient()
+{
+    const char* webDir = g_getenv("PALAVER_WEB_DIR");
+    if (!webDir || !*webDir)
+        skip("PALAVER_WEB_DIR is not set (run through meson test)");
+    auto cert = makeCertificate();
+    {
+        ServerProcess server({ "--tls-cert", cert->cert, "--tls-key", cert->key });
+        PT_CHECK(server.tls());
+        HttpResponse r = httpGet(server, "/");
+        PT_CHECK_EQ(r.status, 200);
+        PT_CHECK_MSG(r.body == readFile(std::string(webDir) + "/index.html"), "GET https://.../: not web/index.html");
+        PT_CHECK_EQ(r.header("Content-Type"), std::optional<std::string>("text/html; charset=utf-8"));
+        PT_CHECK_EQ(r.header("X-Content-Type-Options"), std::optional<std::string>("nosniff"));
+        std::string csp = r.header("Content-Security-Policy").value_or("");
+        std::string wss = format("wss://127.0.0.1:%d", server.port());
+        PT_CHECK_MSG(csp.find("connect-src 'self' ") != std::string::npos && csp.find(wss) != std::string::npos,
+            "Content-Security-Policy without %s in connect-src: %s", wss.c_str(), csp.c_str());
+        std::string etag = r.header("ETag").value_or("");
+        HttpResponse again = httpRequest(server, "GET", "/", { { "If-None-Match", etag } });
+        PT_CHECK_EQ(again.status, 304);
+        PT_CHECK_EQ(again.body, std::string());
+        TestClient alice(server);
+        roundTrip(alice);
+    }
+    {
+        TempDir root;
+        root.write("index.html", "<!doctype html><title>tls</title>\n");
+        ServerProcess server({ "--tls-cert", cert->cert, "--tls-key", cert->key, "--web-root", root.path() });
+        HttpResponse r = httpGet(server, "/");
+        PT_CHECK_EQ(r.status, 200);
+        PT_CHECK_EQ(r.body, std::string("<!doctype html><title>tls</title>\n"));
+        PT_CHECK_EQ(httpRequest(server, "HEAD", "/", { { "If-None-Match", r.header("ETag").value_or("") } }).status, 304);
+    }
+}
+
 void testTlsShutdown()
 {
     auto cert = makeCertificate();
@@ -197,6 +251,7 @@ void registerTests()
     addTest("/tls/rooms-across-workers", testTlsRoomsAcrossWorkers);
     addTest("/tls/move-keeps-order", testTlsMoveKeepsOrder);
     addTest("/tls/plain-client-on-tls-port", testPlainClientOnTlsPort);
+    addTest("/tls/web-client", testTlsWebClient);
     addTest("/tls/shutdown", testTlsShutdown);
     addTest("/tls/bad-files", testTlsBadFiles);
 }
