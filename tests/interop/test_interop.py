@@ -159,5 +159,181 @@ for _browser in BROWSERS:
             test(_make())
 
 
+def browser_to_browser(logs, cleanup, first, second):
+    """The web client in two browsers, each with its default privacy
+    settings and a fake camera; `second` joins last and offers."""
+    ns, server, browsers = setup(logs, cleanup)
+    browsers.launch(first, first)
+    browsers.launch(second, second)
+    a = open_page(cleanup, browsers, first, server, "bb", f"{first}1")
+    a.wait_joined()
+    b = open_page(cleanup, browsers, second, server, "bb", f"{second}1")
+    b.wait_joined()
+    browser_receives(a, b.peer)
+    browser_receives(b, a.peer)
+    for me, other in ((a, b), (b, a)):
+        wait_until(lambda: (me.peers().get(other.peer) or {}).get("connectionState") == "connected", 10,
+                   f"{me.peer}: not connected to {other.peer}")
+    # The chat channel is open once both ends are connected; give it a moment.
+    time.sleep(0.5)
+    a.send_chat(f"hello from {a.peer}")
+    b.send_chat(f"hello from {b.peer}")
+    wait_chat(b, a.peer, f"hello from {a.peer}")
+    wait_chat(a, b.peer, f"hello from {b.peer}")
+
+
+@test
+def test_chromium_to_firefox(logs, cleanup):
+    browser_to_browser(logs, cleanup, "firefox", "chromium")
+
+
+@test
+def test_firefox_to_chromium(logs, cleanup):
+    browser_to_browser(logs, cleanup, "chromium", "firefox")
+
+
+def mesh(logs, cleanup, order):
+    """palaver, Chromium and Firefox in one room, joining in `order`: every
+    one decodes the two others' video and audio; palaver's chat reaches both
+    browsers, theirs reach palaver and each other."""
+    ns, server, browsers = setup(logs, cleanup)
+    for b in ("chromium", "firefox"):
+        browsers.launch(b, b)
+    room = "mesh"
+    pages, pal = {}, None
+    names = {"palaver": "pal", "chromium": "chromium1", "firefox": "firefox1"}
+    for who in order:
+        if who == "palaver":
+            pal = start_palaver(cleanup, ns, logs, server, room, "pal")
+        else:
+            pages[who] = open_page(cleanup, browsers, who, server, room, names[who])
+            pages[who].wait_joined()
+        time.sleep(0.5)
+    for who, page in pages.items():
+        for other in order:
+            if other != who:
+                browser_receives(page, names[other], timeout=30)
+        wait_chat(page, "pal", "hello from pal")
+    for who, page in pages.items():
+        page.send_chat(f"hello from {page.peer}")
+    for who, page in pages.items():
+        other = pages["firefox" if who == "chromium" else "chromium"]
+        wait_chat(page, other.peer, f"hello from {other.peer}")
+    for who in pages:
+        palaver_receives(pal, names[who], timeout=30)
+    time.sleep(1)
+    code, summary = pal.stop()
+    check(code == 0 and summary["exit"] == "signal", f"palaver exited with {code}: {summary}")
+    for who, page in pages.items():
+        r = check_summary(summary, page.peer, chat=[f"hello from {page.peer}"])
+        check(pal.connections_to(page.peer) == 1,
+              f"palaver made {pal.connections_to(page.peer)} connections to {page.peer}, expected 1")
+        log(f"palaver <- {page.peer}: {r['video_frames']} frames, {r['audio_buffers']} audio buffers, "
+            f"first frame at {r['first_frame_ms']} ms")
+
+
+ORDERS = [("palaver", "chromium", "firefox"), ("palaver", "firefox", "chromium"),
+          ("chromium", "palaver", "firefox"), ("chromium", "firefox", "palaver"),
+          ("firefox", "palaver", "chromium"), ("firefox", "chromium", "palaver")]
+for _order in ORDERS:
+    def _make(order=_order):
+        def fn(logs, cleanup):
+            mesh(logs, cleanup, order)
+        fn.__name__ = "test_mesh_" + "_".join(order)
+        return fn
+    test(_make())
+
+
+def camera_on(logs, cleanup, browser):
+    """A browser joins receive-only (`send=none`), then turns its camera on
+    in the call: palaver decodes its video on the same connection (one
+    webrtcbin for that peer, never replaced), and the browser goes on
+    decoding palaver's."""
+    ns, server, browsers = setup(logs, cleanup)
+    browsers.launch("b", browser)  # media permission granted, for cameraOn()
+    pal = start_palaver(cleanup, ns, logs, server, "cam", "pal")
+    page = open_page(cleanup, browsers, "b", server, "cam", f"{browser}1", send="none")
+    page.wait_joined()
+    browser_receives(page, "pal")
+    wait_chat(page, "pal", "hello from pal")
+    sending = page.eval("window.palaver.sending()")
+    check(not sending.get("video") and not sending.get("audio"), f"{page.peer}: send=none, but sending {sending}")
+    check(palaver_frames(pal, page.peer) == 0, f"palaver decodes video from the receive-only {page.peer}")
+    before = page.stats("pal")["video"]["framesDecoded"]
+    page.eval("window.palaver.cameraOn()", timeout=30)
+    sending = page.eval("window.palaver.sending()")
+    check(sending.get("video"), f"{page.peer}: cameraOn() resolved, but sending() is {sending}")
+    palaver_receives(pal, page.peer, timeout=25)
+    p = page.peers().get("pal") or {}
+    check(p.get("connectionState") == "connected", f"{page.peer}: connection to pal after cameraOn(): {p}")
+    after = page.stats("pal")["video"]["framesDecoded"]
+    check(after > before + MIN_FRAMES // 2,
+          f"{page.peer}: decoded {before} frames from pal before cameraOn(), {after} after")
+    page.send_chat(f"hello from {page.peer}")
+    time.sleep(1)
+    code, summary = pal.stop()
+    check(code == 0 and summary["exit"] == "signal", f"palaver exited with {code}: {summary}")
+    check_summary(summary, page.peer, chat=[f"hello from {page.peer}"])
+    n = pal.connections_to(page.peer)
+    check(n == 1, f"palaver made {n} peer connections to {page.peer}: the camera's renegotiation replaced "
+                  f"the connection instead of being answered on it (log {pal.err_path})")
+
+
+@test
+def test_camera_on_chromium(logs, cleanup):
+    camera_on(logs, cleanup, "chromium")
+
+
+@test
+def test_camera_on_firefox(logs, cleanup):
+    camera_on(logs, cleanup, "firefox")
+
+
+def visible_text(page):
+    return page.eval("document.body.innerText")
+
+
+@test
+def test_page_room_full(logs, cleanup):
+    """The room is full: window.palaver.lastError and the page say so."""
+    ns, server, browsers = setup(logs, cleanup, "--max-room-peers", "1")
+    browsers.launch("b", "chromium")
+    pal = start_palaver(cleanup, ns, logs, server, "small", "pal")
+    page = open_page(cleanup, browsers, "b", server, "small", "chromium1")
+    err = wait_until(lambda: page.eval("window.palaver.lastError"), 15,
+                     lambda: f"no lastError on a full room; state {page.state()!r}")
+    check(err.get("code") == "room-full", f"lastError {err}, expected code room-full")
+    check(page.state() != "joined", "the page says joined in a full room")
+    wait_until(lambda: re.search(r"\bfull\b", visible_text(page), re.I), 5,
+               lambda: f"the page does not say the room is full: {visible_text(page)!r}")
+    code, summary = pal.stop()
+    check(code == 0, f"palaver exited with {code}: {summary}")
+
+
+@test
+def test_page_server_gone(logs, cleanup):
+    """The server dies in a call: the page says it cannot reach it and
+    retries; once the server is back on its port the page joins again."""
+    ns, server, browsers = setup(logs, cleanup)
+    browsers.launch("b", "chromium")
+    page = open_page(cleanup, browsers, "b", server, "gone", "chromium1")
+    page.wait_joined()
+    check(page.eval("window.palaver.lastError") is None, f"lastError before anything failed: "
+          f"{page.eval('window.palaver.lastError')}")
+    port = server.port
+    server.kill()
+    err = wait_until(lambda: page.eval("window.palaver.lastError"), 15,
+                     lambda: f"no lastError after the server died; state {page.state()!r}")
+    check(re.search(r"unreachable|lost|disconnect|connection", err.get("code", ""), re.I),
+          f"lastError after the server died: {err}")
+    check(page.state() != "joined", "the page still says joined with the server gone")
+    wait_until(lambda: re.search(r"unreachable|cannot reach|can't reach|could not reach|lost|retry|reconnect",
+                                 visible_text(page), re.I), 5,
+               lambda: f"the page does not say the server is gone: {visible_text(page)!r}")
+    server.start(port)
+    page.wait_joined(timeout=40)
+    log(f"rejoined after the server came back; lastError now {page.eval('window.palaver.lastError')}")
+
+
 if __name__ == "__main__":
     raise SystemExit(main())
