@@ -419,11 +419,33 @@ def test(fn):
     return fn
 
 
+def become_subreaper():
+    """Browsers whose driver died are reparented to this process rather
+    than to init, so that the end of the test reaps them."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        pass
+
+
+def reap():
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
         print(f"usage: {sys.argv[0]} {{{','.join(TESTS)}}}", file=sys.stderr)
         return 2
     name = sys.argv[1]
+    become_subreaper()
     # meson's timeout sends SIGTERM: unwind so that everything is cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"FAIL {name}: SIGTERM (timeout?)"))
     logs = LogDir(name)
@@ -440,6 +462,9 @@ def main():
         print(f"FAIL {name}: {e}")
         failed = True
         return 1
+    except SystemExit:
+        failed = True
+        raise
     except Exception:
         import traceback
         traceback.print_exc()
@@ -447,6 +472,7 @@ def main():
         failed = True
         return 1
     finally:
+        t0 = time.monotonic()
         for thing in reversed(cleanup):
             try:
                 thing.quit() if isinstance(thing, Browsers) else None
@@ -456,6 +482,8 @@ def main():
                 thing.remove() if isinstance(thing, Netns) else thing.kill()
             except Exception as e:
                 print(f"cleanup: {e}")
+        reap()
+        log(f"cleanup took {time.monotonic() - t0:.1f} s")
         if failed:
             show(logs)
         if ok and not os.environ.get("INTEROP_KEEP_LOGS"):
