@@ -30,7 +30,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.environ.get("PALAVER_SERVER", "palaver-server")
 CLIENT = os.environ.get("PALAVER", "palaver")
-WEB_ROOT = os.environ.get("PALAVER_WEB_ROOT", os.path.join(HERE, "..", "..", "web"))
+# meson sets PALAVER_WEB_ROOT to the source tree's web/; INTEROP_WEB_ROOT
+# points a run at another copy (`INTEROP_WEB_ROOT=... meson test ...`).
+WEB_ROOT = os.environ.get("INTEROP_WEB_ROOT") or os.environ.get("PALAVER_WEB_ROOT") or \
+    os.path.join(HERE, "..", "..", "web")
 NODE = os.environ.get("NODE", "node")
 NODE_MODULES = os.path.join(HERE, "node_modules")
 
