@@ -25,6 +25,12 @@ for tool in node npm; do
   fi
 done
 
+major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$major" -lt 20 ]; then
+  echo "tests/interop/install.sh: Node.js $(node --version) is too old: playwright-core needs 20 or later" >&2
+  exit 1
+fi
+
 echo "tests/interop/install.sh: npm ci (playwright-core, puppeteer-core; no browser download)"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1
 # Install scripts stay off: none of the pinned packages needs one, and a

@@ -455,6 +455,7 @@ def main():
     log(f"logs: {logs.path}")
     cleanup = []
     ok = failed = False
+    fail_message = None
     start = time.monotonic()
     try:
         TESTS[name](logs, cleanup)
@@ -463,6 +464,7 @@ def main():
         return 0
     except TestFailure as e:
         print(f"FAIL {name}: {e}")
+        fail_message = str(e)
         failed = True
         return 1
     except SystemExit:
@@ -489,5 +491,8 @@ def main():
         log(f"cleanup took {time.monotonic() - t0:.1f} s")
         if failed:
             show(logs)
+            # Again at the end, where meson's last-100-lines excerpt shows it.
+            if fail_message:
+                print(f"FAIL {name}: {fail_message}")
         if ok and not os.environ.get("INTEROP_KEEP_LOGS"):
             shutil.rmtree(logs.path, ignore_errors=True)
