@@ -54,8 +54,8 @@ define meson_setup
 	fi
 endef
 
-.PHONY: all deps deps-bench setup build test demo check setup-asan build-asan \
-	test-asan bench bench-call clean
+.PHONY: all deps deps-bench interop-deps setup build test demo check setup-asan \
+	build-asan test-asan bench bench-call clean
 
 all: build
 
@@ -71,8 +71,13 @@ setup: deps
 build: setup
 	$(MESON) compile -C $(BUILDDIR)
 
+# The interop suite's browser drivers (npm ci of tests/interop's lockfile;
+# nothing when node_modules already matches it).
+interop-deps: deps
+	@tests/interop/install.sh
+
 # All suites: unit, server, call, gui, interop (those not built are absent).
-test: build
+test: build interop-deps
 	$(MESON) test -C $(BUILDDIR) --print-errorlogs $(TEST_ARGS)
 
 setup-asan: deps
