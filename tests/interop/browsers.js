@@ -147,7 +147,18 @@ async function quit() {
   return true;
 }
 
-const ops = { launch, open, eval: evaluate, close, quit };
+// A PNG of the page at width x height (docs/screenshots/make-web-screenshot.py).
+async function screenshot({ name, path, width, height }) {
+  const e = get(name);
+  if (!e.page) throw new Error(`${name}: no page open`);
+  const size = { width: width || 1280, height: height || 800 };
+  if (e.kind === 'chromium') await e.page.setViewportSize(size);
+  else await e.page.setViewport(size);
+  await e.page.screenshot({ path });
+  return path;
+}
+
+const ops = { launch, open, eval: evaluate, close, quit, screenshot };
 
 const rl = readline.createInterface({ input: process.stdin });
 let queue = Promise.resolve();
