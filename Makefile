@@ -33,7 +33,7 @@ BENCH_PACKAGES := .ci/debian-packages-bench.txt
 # would list by the hundred. The same goes for a few window tests (a call,
 # two windows in one process, hang up and rejoin) and the video sink.
 ASAN_MESON_ARGS := -Db_sanitize=address,undefined
-ASAN_CALL_TESTS := two-peers three-peers glare bad-peer missing-elements
+ASAN_CALL_TESTS := two-peers three-peers glare bad-peer missing-elements renegotiate palaver-renegotiate firefox-offer
 # The window's lifetimes: a call, two windows in one process, hang up and
 # rejoin, quitting in the middle of a hang-up, a window without a video sink.
 ASAN_GUI_TESTS := paintable-sink window-in-process window-call window-camera-off window-hang-up window-quit-twice window-no-sink
