@@ -5,10 +5,17 @@
 # browser: the suite drives Debian's /usr/bin/chromium and
 # /usr/bin/firefox-esr.
 #
+# Needs Node.js 18 or later: Debian 12's own nodejs (18), whose npm is the
+# separate Debian package npm, or NodeSource's (20, npm included). When no
+# `npm` command exists, Debian's npm is installed through .ci/install-deps
+# (.ci/debian-packages-npm.txt); never when one does, as Debian's npm
+# conflicts with NodeSource's nodejs.
+#
 # Usage: tests/interop/install.sh      (make check and make demo call it)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 cd "$here"
 
 stamp=node_modules/.palaver-lock.sha256
@@ -18,17 +25,24 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -d node_modules/playw
   exit 0
 fi
 
-for tool in node npm; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "tests/interop/install.sh: $tool not found (Debian package nodejs; npm comes with Node.js 20)" >&2
-    exit 1
-  fi
-done
+if ! command -v node >/dev/null 2>&1; then
+  echo "tests/interop/install.sh: node not found (Debian package nodejs: make deps installs it)" >&2
+  exit 1
+fi
 
 major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$major" -lt 20 ]; then
-  echo "tests/interop/install.sh: Node.js $(node --version) is too old: playwright-core needs 20 or later" >&2
+if [ "$major" -lt 18 ]; then
+  echo "tests/interop/install.sh: Node.js $(node --version) is too old: playwright-core and puppeteer-core need 18 or later" >&2
   exit 1
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  "$root/.ci/install-deps" "$root/.ci/debian-packages-npm.txt"
+  hash -r
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "tests/interop/install.sh: npm not found, even after installing the Debian package npm" >&2
+    exit 1
+  fi
 fi
 
 echo "tests/interop/install.sh: npm ci (playwright-core, puppeteer-core; no browser download)"
