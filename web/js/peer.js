@@ -20,9 +20,11 @@ import * as sdp from './sdp.js';
 export class Peer {
   // options: id (remote), selfId, iceServers, offerer (we start the
   // negotiation: the newcomer does), local {audio, video, stream}, send
-  // (a client message out), delegate.
-  constructor({ id, selfId, iceServers, offerer, local, send, delegate }) {
+  // (a client message out), delegate, videoCodec ('vp8' or 'h264': the
+  // video codec put first; sdp.preferredVideoCodecs).
+  constructor({ id, selfId, iceServers, offerer, local, send, delegate, videoCodec = 'vp8' }) {
     this.id = id;
+    this.videoCodec = videoCodec;
     this.selfId = selfId;
     this.polite = protocol.isPolite(selfId, id);
     this.offerer = offerer;
@@ -81,14 +83,14 @@ export class Peer {
     return tx;
   }
 
-  // VP8 first, then H.264 constrained baseline (sdp.js). Where the browser
-  // has no setCodecPreferences the order is its own; the native client
-  // decodes both anyway.
+  // VP8 first, then H.264 constrained baseline, or the other way round
+  // with &codec=h264 (sdp.js). Where the browser has no setCodecPreferences
+  // the order is its own; the native client decodes both anyway.
   preferCodecs(tx) {
     try {
       const caps = globalThis.RTCRtpReceiver?.getCapabilities?.('video');
       if (caps && typeof tx.setCodecPreferences === 'function')
-        tx.setCodecPreferences(sdp.preferredVideoCodecs(caps.codecs));
+        tx.setCodecPreferences(sdp.preferredVideoCodecs(caps.codecs, this.videoCodec));
     } catch (e) {
       this.log(`codec preferences not applied: ${e.message}`);
     }
