@@ -35,14 +35,15 @@ const MAX_REPLACEMENTS_PER_MINUTE = 5;
 export class Call {
   // options: url (ws://...), room, peer (or null), token (or null),
   // receiveOnly (send=none: no devices asked for), videoCodec ('vp8' or
-  // 'h264': the video codec put first, &codec=), log (an EventLog).
+  // 'h264': the video codec put first, &codec=; null: VP8 first in our
+  // offers, the offer's order in our answers), log (an EventLog).
   constructor({ url, room, peer, token, receiveOnly, videoCodec }, log) {
     this.url = url;
     this.room = room;
     this.requestedPeer = peer || null;
     this.token = token || null;
     this.receiveOnly = Boolean(receiveOnly);
-    this.videoCodec = videoCodec || 'vp8';
+    this.videoCodec = videoCodec || null;
     this.eventLog = log;
     this.listeners = new Map();
 

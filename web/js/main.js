@@ -7,7 +7,9 @@
 //                                answer (setCodecPreferences): h264 is H.264
 //                                constrained baseline packetization-mode=1,
 //                                then VP8 (a peer without H.264 still gets
-//                                VP8); vp8 (the default) is VP8, then H.264.
+//                                VP8); vp8 is VP8, then H.264. Without it our
+//                                offers put VP8 first and our answers keep
+//                                the offer's order (the offerer's pick).
 //                                Kept for the whole page (also calls joined
 //                                from the form); other values are ignored
 //                                (the log says so)
@@ -81,8 +83,8 @@ setLanguage(navigator.language || 'en');
 const log = new EventLog();
 let call = null;
 let lastParams = null;
-// &codec=: for every call this page makes.
-let videoCodec = 'vp8';
+// &codec=: for every call this page makes (null: none given).
+let videoCodec = null;
 
 // Keeps the address bar in step with the call, so a reload rejoins and the
 // link can be shared. The token stays out of it unless it came in the URL.
@@ -210,7 +212,7 @@ if (codec !== null) {
   else
     log.add(`page: ignoring codec=${codec} (${VIDEO_CODECS.join(' or ')})`);
 }
-log.add(`page: ${location.origin}${location.pathname}${room ? ` room=${room}` : ''}${peer ? ` peer=${peer}` : ''}${receiveOnly ? ' send=none' : ''}${codec !== null ? ` video codec ${videoCodec} first` : ''}`);
+log.add(`page: ${location.origin}${location.pathname}${room ? ` room=${room}` : ''}${peer ? ` peer=${peer}` : ''}${receiveOnly ? ' send=none' : ''}${videoCodec ? ` video codec ${videoCodec} first` : ''}`);
 
 if (room && isValidId(room) && (!peer || isValidId(peer))) {
   startCall({ room, peer, token, receiveOnly }, { tokenInUrl: Boolean(token) });

@@ -21,8 +21,9 @@ export class Peer {
   // options: id (remote), selfId, iceServers, offerer (we start the
   // negotiation: the newcomer does), local {audio, video, stream}, send
   // (a client message out), delegate, videoCodec ('vp8' or 'h264': the
-  // video codec put first; sdp.preferredVideoCodecs).
-  constructor({ id, selfId, iceServers, offerer, local, send, delegate, videoCodec = 'vp8' }) {
+  // video codec put first, in our offers and our answers; null: VP8 first in
+  // our offers, the offer's order in our answers).
+  constructor({ id, selfId, iceServers, offerer, local, send, delegate, videoCodec = null }) {
     this.id = id;
     this.videoCodec = videoCodec;
     this.selfId = selfId;
@@ -90,7 +91,7 @@ export class Peer {
     try {
       const caps = globalThis.RTCRtpReceiver?.getCapabilities?.('video');
       if (caps && typeof tx.setCodecPreferences === 'function')
-        tx.setCodecPreferences(sdp.preferredVideoCodecs(caps.codecs, this.videoCodec));
+        tx.setCodecPreferences(sdp.preferredVideoCodecs(caps.codecs, this.videoCodec || 'vp8'));
     } catch (e) {
       this.log(`codec preferences not applied: ${e.message}`);
     }
@@ -278,7 +279,10 @@ export class Peer {
       else
         continue;
       const track = this.local[kind];
-      if (kind === 'video')
+      // Our answer keeps the offer's codec order (the offerer's pick, e.g.
+      // the native client's --video-codec h264; its own answers do the
+      // same) unless this page was given one (&codec=).
+      if (kind === 'video' && this.videoCodec)
         this.preferCodecs(tx);
       if (track) {
         // Before the answer is made nothing is negotiated yet, so this
