@@ -103,8 +103,11 @@ def check_summary(summary, peer, chat=None, media=True, audio=None):
     return r
 
 
-def pair(logs, cleanup, browser, offerer, mdns):
-    """palaver <-> one browser; `offerer` joins second (the newcomer offers)."""
+def pair(logs, cleanup, browser, offerer, mdns, codec=None, answerer_codec=None):
+    """palaver <-> one browser; `offerer` joins second (the newcomer offers).
+    `codec` ('h264', 'vp8'): the offerer puts it first (palaver
+    --video-codec, the page &codec=), `answerer_codec` the same for the
+    answerer; with `codec`, both sides must have decoded that codec."""
     ns, server, browsers = setup(logs, cleanup)
     # Chromium hides its host addresses only from pages without camera and
     # microphone permission: with the fake permission UI (which grants it)
@@ -116,15 +119,23 @@ def pair(logs, cleanup, browser, offerer, mdns):
     browsers.launch("b", browser, mdns=mdns, grant_media=not receive_only)
     room, me = "pair", f"{browser}1"
     query = {"send": "none"} if receive_only else {}
+    page_codec, pal_codec = (answerer_codec, codec) if offerer == "palaver" else (codec, answerer_codec)
+    if page_codec:
+        query["codec"] = page_codec
+    pal_args = ["--video-codec", pal_codec] if pal_codec else []
     if offerer == "palaver":
         page = open_page(cleanup, browsers, "b", server, room, me, **query)
         page.wait_joined()
-        pal = start_palaver(cleanup, ns, logs, server, room, "pal")
+        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args)
     else:
-        pal = start_palaver(cleanup, ns, logs, server, room, "pal")
+        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args)
         page = open_page(cleanup, browsers, "b", server, room, me, **query)
         page.wait_joined()
-    browser_receives(page, "pal")
+    s = browser_receives(page, "pal")
+    want = {"h264": "H264", "vp8": "VP8"}.get(codec)
+    if want:
+        check(s["video"].get("codec") == want,
+              f"{me} ({browser}) decodes {s['video'].get('codec')!r} from pal, expected {want}")
     wait_chat(page, "pal", "hello from pal")
     page.send_chat(f"hello from {me}")
     if not receive_only:
@@ -137,6 +148,8 @@ def pair(logs, cleanup, browser, offerer, mdns):
     check(code == 0 and summary["exit"] == "signal", f"palaver exited with {code}: {summary}")
     r = check_summary(summary, me, chat=[f"hello from {me}"], media=not receive_only)
     check(r["state"] == "connected", f"palaver: connection to {me} ended {r['state']}")
+    if want and not receive_only:
+        check(r["video_codec"] == want, f"palaver decoded {r['video_codec']} from {me}, expected {want}")
     check(pal.connections_to(me) == 1, f"palaver made {pal.connections_to(me)} connections to {me}, expected 1")
     skipped = len(re.findall(rf"peer {me}: skipping mDNS candidate", pal.stderr()))
     if mdns:
@@ -160,6 +173,18 @@ for _browser in BROWSERS:
                 fn.__name__ = f"test_{a}_to_{z}_mdns_{'on' if m else 'off'}"
                 return fn
             test(_make())
+
+
+# H.264 constrained baseline packetization-mode=1 with Chromium (issue 9),
+# each side offering it first; mDNS hiding off so that both sides send.
+@test
+def test_palaver_to_chromium_h264(logs, cleanup):
+    pair(logs, cleanup, "chromium", "palaver", mdns=False, codec="h264")
+
+
+@test
+def test_chromium_to_palaver_h264(logs, cleanup):
+    pair(logs, cleanup, "chromium", "browser", mdns=False, codec="h264")
 
 
 def browser_to_browser(logs, cleanup, first, second):
