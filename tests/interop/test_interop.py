@@ -8,8 +8,8 @@ Needs root (a network namespace), node with tests/interop/node_modules
 import re
 import time
 
-from interop import (Browsers, Netns, Page, Palaver, Server, TestFailure, check, log, main, test,
-                     wait_until)
+from interop import (Browsers, Netns, Page, Palaver, Server, TestFailure, check, log, main, make_certificate,
+                     test, wait_until)
 
 BROWSERS = {"chromium": "chromium", "firefox": "firefox"}
 # Frames the browser must have decoded from palaver, and palaver from the
@@ -33,8 +33,9 @@ def open_page(cleanup, browsers, name, server, room, peer, **query):
     return page
 
 
-def start_palaver(cleanup, ns, logs, server, room, peer, *args):
-    p = Palaver(ns, logs, server.url, room, peer, "--send-chat", f"hello from {peer}", "--duration", "120", *args)
+def start_palaver(cleanup, ns, logs, server, room, peer, *args, ca_file=None):
+    p = Palaver(ns, logs, server.url, room, peer, "--send-chat", f"hello from {peer}", "--duration", "120", *args,
+                ca_file=ca_file)
     cleanup.append(p)
     p.wait_log(r"joined room \S+ as", 20, "joined")
     return p
@@ -103,12 +104,16 @@ def check_summary(summary, peer, chat=None, media=True, audio=None):
     return r
 
 
-def pair(logs, cleanup, browser, offerer, mdns, codec=None, answerer_codec=None):
+def pair(logs, cleanup, browser, offerer, mdns, codec=None, answerer_codec=None, tls=False):
     """palaver <-> one browser; `offerer` joins second (the newcomer offers).
     `codec` ('h264', 'vp8'): the offerer puts it first (palaver
     --video-codec, the page &codec=), `answerer_codec` the same for the
-    answerer; with `codec`, both sides must have decoded that codec."""
-    ns, server, browsers = setup(logs, cleanup)
+    answerer; with `codec`, both sides must have decoded that codec.
+    `tls`: the server has a self-signed certificate: the page loads from
+    https:// and signals over wss://, and so does palaver (trusting it)."""
+    cert = make_certificate(logs) if tls else None
+    ns, server, browsers = setup(logs, cleanup, *(["--tls-cert", cert[0], "--tls-key", cert[1]] if tls else []))
+    check(server.tls == tls, f"palaver-server: TLS {server.tls}, expected {tls}")
     # Chromium hides its host addresses only from pages without camera and
     # microphone permission: with the fake permission UI (which grants it)
     # it hands out real addresses whatever the mDNS setting. So Chromium's
@@ -116,21 +121,24 @@ def pair(logs, cleanup, browser, offerer, mdns, codec=None, answerer_codec=None)
     # them while sending too (media.navigator.permission.disabled is no
     # grant).
     receive_only = browser == "chromium" and mdns
-    browsers.launch("b", browser, mdns=mdns, grant_media=not receive_only)
+    browsers.launch("b", browser, mdns=mdns, grant_media=not receive_only, insecure_certs=tls)
     room, me = "pair", f"{browser}1"
     query = {"send": "none"} if receive_only else {}
     page_codec, pal_codec = (answerer_codec, codec) if offerer == "palaver" else (codec, answerer_codec)
     if page_codec:
         query["codec"] = page_codec
     pal_args = ["--video-codec", pal_codec] if pal_codec else []
+    ca_file = cert[0] if tls else None
     if offerer == "palaver":
         page = open_page(cleanup, browsers, "b", server, room, me, **query)
         page.wait_joined()
-        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args)
+        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args, ca_file=ca_file)
     else:
-        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args)
+        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args, ca_file=ca_file)
         page = open_page(cleanup, browsers, "b", server, room, me, **query)
         page.wait_joined()
+    if tls:
+        check_tls(page, pal, server)
     s = browser_receives(page, "pal")
     want = {"h264": "H264", "vp8": "VP8"}.get(codec)
     if want:
@@ -175,6 +183,19 @@ for _browser in BROWSERS:
             test(_make())
 
 
+def check_tls(page, pal, server):
+    """The page was loaded over https and signals over wss, and so does
+    palaver."""
+    where = page.eval("({protocol: location.protocol, secure: window.isSecureContext})")
+    check(where == {"protocol": "https:", "secure": True},
+          f"{page.peer} ({page.kind}): loaded as {where}, expected https: and a secure context")
+    wss = f"signaling: connecting to {server.url}"
+    check(server.url.startswith("wss://") and any(wss in line for line in page.eval("window.palaver.log")),
+          f"{page.peer} ({page.kind}): no {wss!r} in the page's log")
+    pal.wait_log(rf"connecting to {re.escape(server.url)}", 1, f"connecting to {server.url}")
+    log(f"{page.peer} ({page.kind}) at {server.http} over {server.url}; palaver over {server.url}")
+
+
 # H.264 constrained baseline packetization-mode=1 with Chromium (issue 9),
 # each side offering it first; mDNS hiding off so that both sides send.
 @test
@@ -185,6 +206,20 @@ def test_palaver_to_chromium_h264(logs, cleanup):
 @test
 def test_chromium_to_palaver_h264(logs, cleanup):
     pair(logs, cleanup, "chromium", "browser", mdns=False, codec="h264")
+
+
+# https:// and wss:// (palaver-server --tls-cert/--tls-key, a self-signed
+# certificate): the browser loads the page and signals over TLS and offers;
+# palaver joins over wss:// too. Both browsers send (Chromium with media
+# permission, so mDNS hiding off; Firefox with its default, on).
+@test
+def test_https_chromium_to_palaver(logs, cleanup):
+    pair(logs, cleanup, "chromium", "browser", mdns=False, tls=True)
+
+
+@test
+def test_https_firefox_to_palaver(logs, cleanup):
+    pair(logs, cleanup, "firefox", "browser", mdns=True, tls=True)
 
 
 def browser_to_browser(logs, cleanup, first, second):
