@@ -371,13 +371,12 @@ def visible_text(page):
     return page.eval("document.body.innerText")
 
 
-@test
-def test_page_room_full(logs, cleanup):
+def page_room_full(logs, cleanup, browser):
     """The room is full: window.palaver.lastError and the page say so."""
     ns, server, browsers = setup(logs, cleanup, "--max-room-peers", "1")
-    browsers.launch("b", "chromium")
+    browsers.launch("b", browser)
     pal = start_palaver(cleanup, ns, logs, server, "small", "pal")
-    page = open_page(cleanup, browsers, "b", server, "small", "chromium1")
+    page = open_page(cleanup, browsers, "b", server, "small", f"{browser}1")
     err = wait_until(lambda: page.eval("window.palaver.lastError"), 15,
                      lambda: f"no lastError on a full room; state {page.state()!r}")
     check(err.get("code") == "room-full", f"lastError {err}, expected code room-full")
@@ -388,13 +387,12 @@ def test_page_room_full(logs, cleanup):
     check(code == 0, f"palaver exited with {code}: {summary}")
 
 
-@test
-def test_page_server_gone(logs, cleanup):
+def page_server_gone(logs, cleanup, browser):
     """The server dies in a call: the page says it cannot reach it and
     retries; once the server is back on its port the page joins again."""
     ns, server, browsers = setup(logs, cleanup)
-    browsers.launch("b", "chromium")
-    page = open_page(cleanup, browsers, "b", server, "gone", "chromium1")
+    browsers.launch("b", browser)
+    page = open_page(cleanup, browsers, "b", server, "gone", f"{browser}1")
     page.wait_joined()
     check(page.eval("window.palaver.lastError") is None, f"lastError before anything failed: "
           f"{page.eval('window.palaver.lastError')}")
@@ -411,6 +409,114 @@ def test_page_server_gone(logs, cleanup):
     server.start(port)
     page.wait_joined(timeout=40)
     log(f"rejoined after the server came back; lastError now {page.eval('window.palaver.lastError')}")
+
+
+@test
+def test_page_room_full(logs, cleanup):
+    page_room_full(logs, cleanup, "chromium")
+
+
+@test
+def test_page_room_full_firefox(logs, cleanup):
+    page_room_full(logs, cleanup, "firefox")
+
+
+@test
+def test_page_server_gone(logs, cleanup):
+    page_server_gone(logs, cleanup, "chromium")
+
+
+@test
+def test_page_server_gone_firefox(logs, cleanup):
+    page_server_gone(logs, cleanup, "firefox")
+
+
+def jwt(secret, **claims):
+    """An HS256 JSON Web Token (docs/protocol.md, "Tokens")."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+def refused(page, code, text, what):
+    """The page was refused with `code`: lastError says so, the page is not
+    joined, and `text` (a regular expression) is on the page."""
+    err = wait_until(lambda: page.eval("window.palaver.lastError"), 15,
+                     lambda: f"{page.peer} ({page.kind}) {what}: no lastError; state {page.state()!r}")
+    check(err.get("code") == code, f"{page.peer} ({page.kind}) {what}: lastError {err}, expected code {code}")
+    check(page.state() == "error", f"{page.peer} ({page.kind}) {what}: state {page.state()!r}, expected error")
+    wait_until(lambda: re.search(text, visible_text(page)), 5,
+               lambda: f"{page.peer} ({page.kind}) {what}: {text!r} not on the page: {visible_text(page)!r}")
+    log(f"{page.peer} ({page.kind}) {what}: {err['code']}: {err['message']!r}")
+    return err
+
+
+def page_unauthorized(logs, cleanup, browser):
+    """A server with --auth-secret: the page without a token is refused
+    (unauthorized, "needs an access token"), with a wrong one too ("did not
+    accept the access token"); with a valid token it joins."""
+    ns, server, browsers = setup(logs, cleanup, "--auth-secret", "s")
+    browsers.launch("b", browser, grant_media=False)
+    page = open_page(cleanup, browsers, "b", server, "locked", f"{browser}1", send="none")
+    refused(page, "unauthorized", r"needs an access token to join room locked", "without a token")
+    bad = jwt("not-s", exp=int(time.time()) + 600, room="locked")
+    page = open_page(cleanup, browsers, "b", server, "locked", f"{browser}1", send="none", token=bad)
+    refused(page, "unauthorized", r"did not accept the access token for room locked", "with a wrong token")
+    good = jwt("s", exp=int(time.time()) + 600, room="locked")
+    page = open_page(cleanup, browsers, "b", server, "locked", f"{browser}1", send="none", token=good)
+    page.wait_joined()
+    check(page.eval("window.palaver.lastError") is None,
+          f"joined with a valid token, but lastError {page.eval('window.palaver.lastError')}")
+
+
+def page_name_taken(logs, cleanup, browser):
+    """Two pages ask for the same name in one room: the second is refused
+    (peer-id-taken), says so and shows the join form with the name
+    selected; another name from the form joins."""
+    ns, server, browsers = setup(logs, cleanup)
+    browsers.launch("b1", browser, grant_media=False)
+    browsers.launch("b2", browser, grant_media=False)
+    first = open_page(cleanup, browsers, "b1", server, "names", "ana", send="none")
+    first.wait_joined()
+    second = open_page(cleanup, browsers, "b2", server, "names", "ana", send="none")
+    refused(second, "peer-id-taken", r"Someone in room names already uses the name ana", "with ana taken")
+    form = second.eval("({shown: !document.getElementById('join-view').hidden, "
+                       "name: document.getElementById('name-input').value, "
+                       "room: document.getElementById('room-input').value, "
+                       "focused: document.activeElement && document.activeElement.id})")
+    check(form == {"shown": True, "name": "ana", "room": "names", "focused": "name-input"},
+          f"{second.peer} ({second.kind}): after peer-id-taken the form is {form}, expected it shown with "
+          "room names and the name ana focused")
+    check(first.state() == "joined", f"the first ana left: state {first.state()!r}")
+    second.eval("(() => { document.getElementById('name-input').value = 'ana2'; "
+                "document.getElementById('join-form').requestSubmit(); return true; })()")
+    second.wait_joined()
+    check(second.eval("window.palaver.peerId") == "ana2", f"joined as {second.eval('window.palaver.peerId')}")
+    check(second.eval("window.palaver.lastError") is None,
+          f"joined again, but lastError {second.eval('window.palaver.lastError')}")
+    wait_until(lambda: "ana" in second.peers(), 15, lambda: f"ana2 does not see ana: {second.peers()}")
+
+
+for _browser in BROWSERS:
+    def _make(b=_browser):
+        def unauthorized(logs, cleanup):
+            page_unauthorized(logs, cleanup, b)
+        unauthorized.__name__ = f"test_page_unauthorized_{b}"
+
+        def name_taken(logs, cleanup):
+            page_name_taken(logs, cleanup, b)
+        name_taken.__name__ = f"test_page_name_taken_{b}"
+        return unauthorized, name_taken
+    for _fn in _make():
+        test(_fn)
 
 
 if __name__ == "__main__":
