@@ -9,7 +9,10 @@
 //
 // Requests:
 //   {"op": "launch", "name": N, "browser": "chromium"|"firefox", "mdns": bool,
-//    "grantMedia": bool}                     start a browser; value: its version
+//    "grantMedia": bool, "insecureCerts": bool}
+//                                            start a browser; value: its version.
+//                                            insecureCerts: accept any TLS
+//                                            certificate (a self-signed server's)
 //   {"op": "open", "name": N, "url": U}      a new page in browser N (closes the old)
 //   {"op": "eval", "name": N, "expr": E}     await (async () => (E))() in the page
 //   {"op": "close", "name": N}               close the page
@@ -74,7 +77,7 @@ function openLog(name) {
   return fs.createWriteStream(path.join(logDir, `${name}-console.log`), { flags: 'a' });
 }
 
-async function launch({ name, browser, mdns, grantMedia }) {
+async function launch({ name, browser, mdns, grantMedia, insecureCerts = false }) {
   const log = openLog(name);
   const t0 = Date.now();
   let b, version;
@@ -86,20 +89,21 @@ async function launch({ name, browser, mdns, grantMedia }) {
     // the mDNS setting; without it, getUserMedia is refused.
     if (grantMedia) args.push('--use-fake-ui-for-media-stream');
     if (!mdns) args.push('--disable-features=WebRtcHideLocalIpsWithMdns');
+    if (insecureCerts) args.push('--ignore-certificate-errors');
     b = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args, timeout: 60000 });
     version = `Chromium ${b.version()}`;
   } else if (browser === 'firefox') {
     const puppeteer = require('puppeteer-core');
     b = await puppeteer.launch({
       browser: 'firefox', protocol: 'webDriverBiDi', executablePath: '/usr/bin/firefox-esr',
-      headless: true, timeout: 60000, dumpio: true,
+      headless: true, timeout: 60000, dumpio: true, acceptInsecureCerts: Boolean(insecureCerts),
       extraPrefsFirefox: firefoxPrefs(mdns, grantMedia),
     });
     version = `Firefox ${await b.version()}`;
   } else {
     throw new Error(`unknown browser ${browser}`);
   }
-  log.write(`${new Date().toISOString()} launched ${version} in ${Date.now() - t0} ms (mdns ${mdns}, grantMedia ${grantMedia})\n`);
+  log.write(`${new Date().toISOString()} launched ${version} in ${Date.now() - t0} ms (mdns ${mdns}, grantMedia ${grantMedia}, insecureCerts ${insecureCerts})\n`);
   browsers.set(name, { kind: browser, browser: b, page: null, log });
   return version;
 }

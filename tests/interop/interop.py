@@ -159,6 +159,23 @@ class Netns:
         self.made = False
 
 
+# Where GnuTLS (glib-networking, under libsoup: palaver's WebSocket) reads
+# the system's trusted certificates on Debian.
+SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def make_certificate(logs):
+    """A throwaway self-signed certificate for 127.0.0.1 in the log folder
+    (as tests/server/test_tls.cpp makes one): (cert, key) paths."""
+    if not shutil.which("openssl"):
+        raise Unavailable("openssl not found: install openssl")
+    cert, key = logs.file("cert.pem"), logs.file("key.pem")
+    _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+          "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", cert],
+         "making a self-signed certificate")
+    return cert, key
+
+
 class Proc:
     """A process in the namespace, in a process group of its own."""
 
@@ -183,11 +200,13 @@ class Server(Proc):
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True,
                                      start_new_session=True)
         line = self.proc.stdout.readline()
-        m = re.match(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        # https with --tls-cert/--tls-key: then wss:// and https://.
+        m = re.match(r"listening on (https?)://127\.0\.0\.1:(\d+)", line)
         check(m, f"palaver-server did not start: {line!r} (log {self.log.name})")
-        self.port = int(m.group(1))
-        self.url = f"ws://127.0.0.1:{self.port}/ws"
-        self.http = f"http://127.0.0.1:{self.port}"
+        self.tls = m.group(1) == "https"
+        self.port = int(m.group(2))
+        self.url = f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/ws"
+        self.http = f"{m.group(1)}://127.0.0.1:{self.port}"
 
     def page(self, room, peer, **extra):
         q = f"room={room}&peer={peer}" + "".join(f"&{k}={v}" for k, v in extra.items())
@@ -195,13 +214,23 @@ class Server(Proc):
 
 
 class Palaver(Proc):
-    """One `palaver --headless` in the namespace, gathering on the veth."""
+    """One `palaver --headless` in the namespace, gathering on the veth.
 
-    def __init__(self, ns, logs, url, room, peer, *args, timeout=90, video=VIDEO, audio=AUDIO):
+    `ca_file`: a certificate palaver trusts for wss:// (a self-signed
+    server's). palaver has no option for that: it trusts what GnuTLS trusts,
+    the system's SYSTEM_CA_FILE, so this palaver runs in a mount namespace of
+    its own where that file is `ca_file` (a bind mount nothing else sees;
+    the host's file is never touched)."""
+
+    def __init__(self, ns, logs, url, room, peer, *args, timeout=90, video=VIDEO, audio=AUDIO, ca_file=None):
         self.name = peer
         self.err_path = logs.file(f"palaver-{peer}.log")
         self.err = open(self.err_path, "a")
-        cmd = [*ns.prefix(), CLIENT, "--headless", "--server", url, "--room", room, "--peer", peer,
+        trust = []
+        if ca_file:
+            trust = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                     f'mount --bind "$0" {SYSTEM_CA_FILE} && exec "$@"', os.path.abspath(ca_file)]
+        cmd = [*ns.prefix(), *trust, CLIENT, "--headless", "--server", url, "--room", room, "--peer", peer,
                "--video-source", video, "--audio-source", audio, *SIZE, "--stats-interval", "2", *args]
         env = {**os.environ, "GST_DEBUG": os.environ.get("GST_DEBUG", "palaver-*:5,webrtcbin:4"),
                "GST_DEBUG_NO_COLOR": "1"}
@@ -315,16 +344,18 @@ class Browsers(Proc):
         with open(self.err_path, encoding="utf-8", errors="replace") as f:
             return f.read()[-n:]
 
-    def launch(self, name, browser, mdns=True, grant_media=True):
-        """A browser that cannot be started fails the test with the reason."""
+    def launch(self, name, browser, mdns=True, grant_media=True, insecure_certs=False):
+        """A browser that cannot be started fails the test with the reason.
+        `insecure_certs`: accept any certificate (a self-signed server's)."""
         try:
             version = self.call(timeout=90, op="launch", name=name, browser=browser, mdns=mdns,
-                                grantMedia=grant_media)
+                                grantMedia=grant_media, insecureCerts=insecure_certs)
         except TestFailure as e:
             raise Unavailable(f"{browser} could not be started: {e}")
         self.kinds[name] = browser
         log(f"{name}: {version} (mDNS hiding {'on' if mdns else 'off'}, media permission "
-            f"{'granted' if grant_media else 'not granted'})")
+            f"{'granted' if grant_media else 'not granted'}"
+            f"{', any certificate accepted' if insecure_certs else ''})")
         return version
 
     def open(self, name, url):

@@ -8,8 +8,8 @@ Needs root (a network namespace), node with tests/interop/node_modules
 import re
 import time
 
-from interop import (Browsers, Netns, Page, Palaver, Server, TestFailure, check, log, main, test,
-                     wait_until)
+from interop import (Browsers, Netns, Page, Palaver, Server, TestFailure, check, log, main, make_certificate,
+                     test, wait_until)
 
 BROWSERS = {"chromium": "chromium", "firefox": "firefox"}
 # Frames the browser must have decoded from palaver, and palaver from the
@@ -33,8 +33,9 @@ def open_page(cleanup, browsers, name, server, room, peer, **query):
     return page
 
 
-def start_palaver(cleanup, ns, logs, server, room, peer, *args):
-    p = Palaver(ns, logs, server.url, room, peer, "--send-chat", f"hello from {peer}", "--duration", "120", *args)
+def start_palaver(cleanup, ns, logs, server, room, peer, *args, ca_file=None):
+    p = Palaver(ns, logs, server.url, room, peer, "--send-chat", f"hello from {peer}", "--duration", "120", *args,
+                ca_file=ca_file)
     cleanup.append(p)
     p.wait_log(r"joined room \S+ as", 20, "joined")
     return p
@@ -103,9 +104,16 @@ def check_summary(summary, peer, chat=None, media=True, audio=None):
     return r
 
 
-def pair(logs, cleanup, browser, offerer, mdns):
-    """palaver <-> one browser; `offerer` joins second (the newcomer offers)."""
-    ns, server, browsers = setup(logs, cleanup)
+def pair(logs, cleanup, browser, offerer, mdns, codec=None, answerer_codec=None, tls=False):
+    """palaver <-> one browser; `offerer` joins second (the newcomer offers).
+    `codec` ('h264', 'vp8'): the offerer puts it first (palaver
+    --video-codec, the page &codec=), `answerer_codec` the same for the
+    answerer; with `codec`, both sides must have decoded that codec.
+    `tls`: the server has a self-signed certificate: the page loads from
+    https:// and signals over wss://, and so does palaver (trusting it)."""
+    cert = make_certificate(logs) if tls else None
+    ns, server, browsers = setup(logs, cleanup, *(["--tls-cert", cert[0], "--tls-key", cert[1]] if tls else []))
+    check(server.tls == tls, f"palaver-server: TLS {server.tls}, expected {tls}")
     # Chromium hides its host addresses only from pages without camera and
     # microphone permission: with the fake permission UI (which grants it)
     # it hands out real addresses whatever the mDNS setting. So Chromium's
@@ -113,18 +121,29 @@ def pair(logs, cleanup, browser, offerer, mdns):
     # them while sending too (media.navigator.permission.disabled is no
     # grant).
     receive_only = browser == "chromium" and mdns
-    browsers.launch("b", browser, mdns=mdns, grant_media=not receive_only)
+    browsers.launch("b", browser, mdns=mdns, grant_media=not receive_only, insecure_certs=tls)
     room, me = "pair", f"{browser}1"
     query = {"send": "none"} if receive_only else {}
+    page_codec, pal_codec = (answerer_codec, codec) if offerer == "palaver" else (codec, answerer_codec)
+    if page_codec:
+        query["codec"] = page_codec
+    pal_args = ["--video-codec", pal_codec] if pal_codec else []
+    ca_file = cert[0] if tls else None
     if offerer == "palaver":
         page = open_page(cleanup, browsers, "b", server, room, me, **query)
         page.wait_joined()
-        pal = start_palaver(cleanup, ns, logs, server, room, "pal")
+        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args, ca_file=ca_file)
     else:
-        pal = start_palaver(cleanup, ns, logs, server, room, "pal")
+        pal = start_palaver(cleanup, ns, logs, server, room, "pal", *pal_args, ca_file=ca_file)
         page = open_page(cleanup, browsers, "b", server, room, me, **query)
         page.wait_joined()
-    browser_receives(page, "pal")
+    if tls:
+        check_tls(page, pal, server)
+    s = browser_receives(page, "pal")
+    want = {"h264": "H264", "vp8": "VP8"}.get(codec)
+    if want:
+        check(s["video"].get("codec") == want,
+              f"{me} ({browser}) decodes {s['video'].get('codec')!r} from pal, expected {want}")
     wait_chat(page, "pal", "hello from pal")
     page.send_chat(f"hello from {me}")
     if not receive_only:
@@ -137,6 +156,8 @@ def pair(logs, cleanup, browser, offerer, mdns):
     check(code == 0 and summary["exit"] == "signal", f"palaver exited with {code}: {summary}")
     r = check_summary(summary, me, chat=[f"hello from {me}"], media=not receive_only)
     check(r["state"] == "connected", f"palaver: connection to {me} ended {r['state']}")
+    if want and not receive_only:
+        check(r["video_codec"] == want, f"palaver decoded {r['video_codec']} from {me}, expected {want}")
     check(pal.connections_to(me) == 1, f"palaver made {pal.connections_to(me)} connections to {me}, expected 1")
     skipped = len(re.findall(rf"peer {me}: skipping mDNS candidate", pal.stderr()))
     if mdns:
@@ -160,6 +181,45 @@ for _browser in BROWSERS:
                 fn.__name__ = f"test_{a}_to_{z}_mdns_{'on' if m else 'off'}"
                 return fn
             test(_make())
+
+
+def check_tls(page, pal, server):
+    """The page was loaded over https and signals over wss, and so does
+    palaver."""
+    where = page.eval("({protocol: location.protocol, secure: window.isSecureContext})")
+    check(where == {"protocol": "https:", "secure": True},
+          f"{page.peer} ({page.kind}): loaded as {where}, expected https: and a secure context")
+    wss = f"signaling: connecting to {server.url}"
+    check(server.url.startswith("wss://") and any(wss in line for line in page.eval("window.palaver.log")),
+          f"{page.peer} ({page.kind}): no {wss!r} in the page's log")
+    pal.wait_log(rf"connecting to {re.escape(server.url)}", 1, f"connecting to {server.url}")
+    log(f"{page.peer} ({page.kind}) at {server.http} over {server.url}; palaver over {server.url}")
+
+
+# H.264 constrained baseline packetization-mode=1 with Chromium (issue 9),
+# each side offering it first; mDNS hiding off so that both sides send.
+@test
+def test_palaver_to_chromium_h264(logs, cleanup):
+    pair(logs, cleanup, "chromium", "palaver", mdns=False, codec="h264")
+
+
+@test
+def test_chromium_to_palaver_h264(logs, cleanup):
+    pair(logs, cleanup, "chromium", "browser", mdns=False, codec="h264")
+
+
+# https:// and wss:// (palaver-server --tls-cert/--tls-key, a self-signed
+# certificate): the browser loads the page and signals over TLS and offers;
+# palaver joins over wss:// too. Both browsers send (Chromium with media
+# permission, so mDNS hiding off; Firefox with its default, on).
+@test
+def test_https_chromium_to_palaver(logs, cleanup):
+    pair(logs, cleanup, "chromium", "browser", mdns=False, tls=True)
+
+
+@test
+def test_https_firefox_to_palaver(logs, cleanup):
+    pair(logs, cleanup, "firefox", "browser", mdns=True, tls=True)
 
 
 def browser_to_browser(logs, cleanup, first, second):
@@ -311,13 +371,12 @@ def visible_text(page):
     return page.eval("document.body.innerText")
 
 
-@test
-def test_page_room_full(logs, cleanup):
+def page_room_full(logs, cleanup, browser):
     """The room is full: window.palaver.lastError and the page say so."""
     ns, server, browsers = setup(logs, cleanup, "--max-room-peers", "1")
-    browsers.launch("b", "chromium")
+    browsers.launch("b", browser)
     pal = start_palaver(cleanup, ns, logs, server, "small", "pal")
-    page = open_page(cleanup, browsers, "b", server, "small", "chromium1")
+    page = open_page(cleanup, browsers, "b", server, "small", f"{browser}1")
     err = wait_until(lambda: page.eval("window.palaver.lastError"), 15,
                      lambda: f"no lastError on a full room; state {page.state()!r}")
     check(err.get("code") == "room-full", f"lastError {err}, expected code room-full")
@@ -328,13 +387,12 @@ def test_page_room_full(logs, cleanup):
     check(code == 0, f"palaver exited with {code}: {summary}")
 
 
-@test
-def test_page_server_gone(logs, cleanup):
+def page_server_gone(logs, cleanup, browser):
     """The server dies in a call: the page says it cannot reach it and
     retries; once the server is back on its port the page joins again."""
     ns, server, browsers = setup(logs, cleanup)
-    browsers.launch("b", "chromium")
-    page = open_page(cleanup, browsers, "b", server, "gone", "chromium1")
+    browsers.launch("b", browser)
+    page = open_page(cleanup, browsers, "b", server, "gone", f"{browser}1")
     page.wait_joined()
     check(page.eval("window.palaver.lastError") is None, f"lastError before anything failed: "
           f"{page.eval('window.palaver.lastError')}")
@@ -351,6 +409,114 @@ def test_page_server_gone(logs, cleanup):
     server.start(port)
     page.wait_joined(timeout=40)
     log(f"rejoined after the server came back; lastError now {page.eval('window.palaver.lastError')}")
+
+
+@test
+def test_page_room_full(logs, cleanup):
+    page_room_full(logs, cleanup, "chromium")
+
+
+@test
+def test_page_room_full_firefox(logs, cleanup):
+    page_room_full(logs, cleanup, "firefox")
+
+
+@test
+def test_page_server_gone(logs, cleanup):
+    page_server_gone(logs, cleanup, "chromium")
+
+
+@test
+def test_page_server_gone_firefox(logs, cleanup):
+    page_server_gone(logs, cleanup, "firefox")
+
+
+def jwt(secret, **claims):
+    """An HS256 JSON Web Token (docs/protocol.md, "Tokens")."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(sig)}"
+
+
+def refused(page, code, text, what):
+    """The page was refused with `code`: lastError says so, the page is not
+    joined, and `text` (a regular expression) is on the page."""
+    err = wait_until(lambda: page.eval("window.palaver.lastError"), 15,
+                     lambda: f"{page.peer} ({page.kind}) {what}: no lastError; state {page.state()!r}")
+    check(err.get("code") == code, f"{page.peer} ({page.kind}) {what}: lastError {err}, expected code {code}")
+    check(page.state() == "error", f"{page.peer} ({page.kind}) {what}: state {page.state()!r}, expected error")
+    wait_until(lambda: re.search(text, visible_text(page)), 5,
+               lambda: f"{page.peer} ({page.kind}) {what}: {text!r} not on the page: {visible_text(page)!r}")
+    log(f"{page.peer} ({page.kind}) {what}: {err['code']}: {err['message']!r}")
+    return err
+
+
+def page_unauthorized(logs, cleanup, browser):
+    """A server with --auth-secret: the page without a token is refused
+    (unauthorized, "needs an access token"), with a wrong one too ("did not
+    accept the access token"); with a valid token it joins."""
+    ns, server, browsers = setup(logs, cleanup, "--auth-secret", "s")
+    browsers.launch("b", browser, grant_media=False)
+    page = open_page(cleanup, browsers, "b", server, "locked", f"{browser}1", send="none")
+    refused(page, "unauthorized", r"needs an access token to join room locked", "without a token")
+    bad = jwt("not-s", exp=int(time.time()) + 600, room="locked")
+    page = open_page(cleanup, browsers, "b", server, "locked", f"{browser}1", send="none", token=bad)
+    refused(page, "unauthorized", r"did not accept the access token for room locked", "with a wrong token")
+    good = jwt("s", exp=int(time.time()) + 600, room="locked")
+    page = open_page(cleanup, browsers, "b", server, "locked", f"{browser}1", send="none", token=good)
+    page.wait_joined()
+    check(page.eval("window.palaver.lastError") is None,
+          f"joined with a valid token, but lastError {page.eval('window.palaver.lastError')}")
+
+
+def page_name_taken(logs, cleanup, browser):
+    """Two pages ask for the same name in one room: the second is refused
+    (peer-id-taken), says so and shows the join form with the name
+    selected; another name from the form joins."""
+    ns, server, browsers = setup(logs, cleanup)
+    browsers.launch("b1", browser, grant_media=False)
+    browsers.launch("b2", browser, grant_media=False)
+    first = open_page(cleanup, browsers, "b1", server, "names", "ana", send="none")
+    first.wait_joined()
+    second = open_page(cleanup, browsers, "b2", server, "names", "ana", send="none")
+    refused(second, "peer-id-taken", r"Someone in room names already uses the name ana", "with ana taken")
+    form = second.eval("({shown: !document.getElementById('join-view').hidden, "
+                       "name: document.getElementById('name-input').value, "
+                       "room: document.getElementById('room-input').value, "
+                       "focused: document.activeElement && document.activeElement.id})")
+    check(form == {"shown": True, "name": "ana", "room": "names", "focused": "name-input"},
+          f"{second.peer} ({second.kind}): after peer-id-taken the form is {form}, expected it shown with "
+          "room names and the name ana focused")
+    check(first.state() == "joined", f"the first ana left: state {first.state()!r}")
+    second.eval("(() => { document.getElementById('name-input').value = 'ana2'; "
+                "document.getElementById('join-form').requestSubmit(); return true; })()")
+    second.wait_joined()
+    check(second.eval("window.palaver.peerId") == "ana2", f"joined as {second.eval('window.palaver.peerId')}")
+    check(second.eval("window.palaver.lastError") is None,
+          f"joined again, but lastError {second.eval('window.palaver.lastError')}")
+    wait_until(lambda: "ana" in second.peers(), 15, lambda: f"ana2 does not see ana: {second.peers()}")
+
+
+for _browser in BROWSERS:
+    def _make(b=_browser):
+        def unauthorized(logs, cleanup):
+            page_unauthorized(logs, cleanup, b)
+        unauthorized.__name__ = f"test_page_unauthorized_{b}"
+
+        def name_taken(logs, cleanup):
+            page_name_taken(logs, cleanup, b)
+        name_taken.__name__ = f"test_page_name_taken_{b}"
+        return unauthorized, name_taken
+    for _fn in _make():
+        test(_fn)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,28 @@ test('codec order: VP8, H.264 CB pm=1, others, then rtx/red/fec', () => {
   ]);
   assert.equal(caps[0].mimeType, 'video/rtx', 'input untouched');
 });
+
+test('codec order with h264 first: H.264 CB pm=1, VP8, others, then rtx/red/fec', () => {
+  const caps = [
+    { mimeType: 'video/rtx' },
+    { mimeType: 'video/VP9', sdpFmtpLine: 'profile-id=0' },
+    { mimeType: 'video/H264', sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f' },
+    { mimeType: 'video/H264', sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f' },
+    { mimeType: 'video/VP8' },
+    { mimeType: 'video/H264', sdpFmtpLine: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f' },
+    { mimeType: 'video/red' },
+  ];
+  const out = sdp.preferredVideoCodecs(caps, 'h264').map((c) => `${c.mimeType} ${c.sdpFmtpLine || ''}`.trim());
+  assert.deepEqual(out, [
+    'video/H264 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
+    'video/VP8',
+    'video/H264 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f',
+    'video/H264 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640c1f',
+    'video/VP9 profile-id=0',
+    'video/rtx',
+    'video/red',
+  ]);
+  // vp8 (or anything else) is the default order.
+  assert.deepEqual(sdp.preferredVideoCodecs(caps, 'vp8'), sdp.preferredVideoCodecs(caps));
+  assert.deepEqual(sdp.VIDEO_CODECS, ['vp8', 'h264']);
+});

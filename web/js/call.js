@@ -34,13 +34,16 @@ const MAX_REPLACEMENTS_PER_MINUTE = 5;
 
 export class Call {
   // options: url (ws://...), room, peer (or null), token (or null),
-  // receiveOnly (send=none: no devices asked for), log (an EventLog).
-  constructor({ url, room, peer, token, receiveOnly }, log) {
+  // receiveOnly (send=none: no devices asked for), videoCodec ('vp8' or
+  // 'h264': the video codec put first, &codec=; null: VP8 first in our
+  // offers, the offer's order in our answers), log (an EventLog).
+  constructor({ url, room, peer, token, receiveOnly, videoCodec }, log) {
     this.url = url;
     this.room = room;
     this.requestedPeer = peer || null;
     this.token = token || null;
     this.receiveOnly = Boolean(receiveOnly);
+    this.videoCodec = videoCodec || null;
     this.eventLog = log;
     this.listeners = new Map();
 
@@ -339,6 +342,7 @@ export class Call {
       local: this.localSnapshot(),
       send: (msg) => this.signaling?.send(msg),
       delegate: this.peerDelegate(),
+      videoCodec: this.videoCodec,
     });
     this.peers.set(id, peer);
     this.log(`${id}: new connection (${offerer ? 'we offer' : 'they offer'}; we are ${peer.polite ? 'polite' : 'impolite'})`);

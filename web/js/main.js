@@ -3,6 +3,16 @@
 //
 //   /?room=R&peer=NAME&token=T   join at once (peer and token optional)
 //   &send=none                   receive only: no camera or microphone asked for
+//   &codec=h264|vp8              the video codec put first in every offer and
+//                                answer (setCodecPreferences): h264 is H.264
+//                                constrained baseline packetization-mode=1,
+//                                then VP8 (a peer without H.264 still gets
+//                                VP8); vp8 is VP8, then H.264. Without it our
+//                                offers put VP8 first and our answers keep
+//                                the offer's order (the offerer's pick).
+//                                Kept for the whole page (also calls joined
+//                                from the form); other values are ignored
+//                                (the log says so)
 //   no valid room                the join form
 //
 // window.palaver (a contract other suites are written against: change it
@@ -42,6 +52,7 @@
 import { Call } from './call.js';
 import { EventLog } from './log.js';
 import { isValidId, signalingUrl } from './protocol.js';
+import { VIDEO_CODECS } from './sdp.js';
 import { summarize } from './stats.js';
 import { setLanguage, t } from './strings.js';
 import { UI } from './ui.js';
@@ -72,6 +83,8 @@ setLanguage(navigator.language || 'en');
 const log = new EventLog();
 let call = null;
 let lastParams = null;
+// &codec=: for every call this page makes (null: none given).
+let videoCodec = null;
 
 // Keeps the address bar in step with the call, so a reload rejoins and the
 // link can be shared. The token stays out of it unless it came in the URL.
@@ -100,7 +113,7 @@ function startCall(params, { tokenInUrl = false } = {}) {
   remember(STORE_ROOM, params.room);
   remember(STORE_NAME, params.peer);
   reflectInUrl(params, tokenInUrl);
-  call = new Call({ url: signalingUrl(location), ...params }, log);
+  call = new Call({ url: signalingUrl(location), ...params, videoCodec }, log);
   ui.attach(call);
   call.start().catch((e) => log.add(`call: could not start: ${e.message}`));
 }
@@ -192,7 +205,14 @@ const room = query.get('room');
 const peer = query.get('peer') || null;
 const token = query.get('token') || null;
 const receiveOnly = query.get('send') === 'none';
-log.add(`page: ${location.origin}${location.pathname}${room ? ` room=${room}` : ''}${peer ? ` peer=${peer}` : ''}${receiveOnly ? ' send=none' : ''}`);
+const codec = query.get('codec');
+if (codec !== null) {
+  if (VIDEO_CODECS.includes(codec.toLowerCase()))
+    videoCodec = codec.toLowerCase();
+  else
+    log.add(`page: ignoring codec=${codec} (${VIDEO_CODECS.join(' or ')})`);
+}
+log.add(`page: ${location.origin}${location.pathname}${room ? ` room=${room}` : ''}${peer ? ` peer=${peer}` : ''}${receiveOnly ? ' send=none' : ''}${videoCodec ? ` video codec ${videoCodec} first` : ''}`);
 
 if (room && isValidId(room) && (!peer || isValidId(peer))) {
   startCall({ room, peer, token, receiveOnly }, { tokenInUrl: Boolean(token) });

@@ -20,9 +20,12 @@ import * as sdp from './sdp.js';
 export class Peer {
   // options: id (remote), selfId, iceServers, offerer (we start the
   // negotiation: the newcomer does), local {audio, video, stream}, send
-  // (a client message out), delegate.
-  constructor({ id, selfId, iceServers, offerer, local, send, delegate }) {
+  // (a client message out), delegate, videoCodec ('vp8' or 'h264': the
+  // video codec put first, in our offers and our answers; null: VP8 first in
+  // our offers, the offer's order in our answers).
+  constructor({ id, selfId, iceServers, offerer, local, send, delegate, videoCodec = null }) {
     this.id = id;
+    this.videoCodec = videoCodec;
     this.selfId = selfId;
     this.polite = protocol.isPolite(selfId, id);
     this.offerer = offerer;
@@ -81,14 +84,14 @@ export class Peer {
     return tx;
   }
 
-  // VP8 first, then H.264 constrained baseline (sdp.js). Where the browser
-  // has no setCodecPreferences the order is its own; the native client
-  // decodes both anyway.
+  // VP8 first, then H.264 constrained baseline, or the other way round
+  // with &codec=h264 (sdp.js). Where the browser has no setCodecPreferences
+  // the order is its own; the native client decodes both anyway.
   preferCodecs(tx) {
     try {
       const caps = globalThis.RTCRtpReceiver?.getCapabilities?.('video');
       if (caps && typeof tx.setCodecPreferences === 'function')
-        tx.setCodecPreferences(sdp.preferredVideoCodecs(caps.codecs));
+        tx.setCodecPreferences(sdp.preferredVideoCodecs(caps.codecs, this.videoCodec || 'vp8'));
     } catch (e) {
       this.log(`codec preferences not applied: ${e.message}`);
     }
@@ -276,7 +279,10 @@ export class Peer {
       else
         continue;
       const track = this.local[kind];
-      if (kind === 'video')
+      // Our answer keeps the offer's codec order (the offerer's pick, e.g.
+      // the native client's --video-codec h264; its own answers do the
+      // same) unless this page was given one (&codec=).
+      if (kind === 'video' && this.videoCodec)
         this.preferCodecs(tx);
       if (track) {
         // Before the answer is made nothing is negotiated yet, so this

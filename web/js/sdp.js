@@ -64,22 +64,30 @@ export function fromAnotherConnection(current, next) {
   return !b.some((f) => a.includes(f));
 }
 
+// The video codecs a page may ask to put first (&codec= in its URL).
+export const VIDEO_CODECS = ['vp8', 'h264'];
+
 // The codec order we ask for: VP8 first (every Palaver peer has it),
 // then H.264 constrained baseline with packetization-mode=1 (what the native
 // client offers as its second codec), then whatever else the browser has
 // (other H.264 profiles, VP9, AV1, and rtx/red/ulpfec, which must stay for
-// their primaries to work). `codecs` is RTCRtpCodecCapability[]; the result
-// is a new array suitable for setCodecPreferences.
-export function preferredVideoCodecs(codecs) {
+// their primaries to work). With `first` 'h264', H.264 constrained baseline
+// packetization-mode=1 comes first and VP8 second (so a peer without H.264
+// still gets VP8). `codecs` is RTCRtpCodecCapability[]; the result is a new
+// array suitable for setCodecPreferences.
+export function preferredVideoCodecs(codecs, first = 'vp8') {
+  const h264First = first === 'h264';
   const rank = (c) => {
     const mime = (c.mimeType || '').toLowerCase();
     const fmtp = (c.sdpFmtpLine || '').toLowerCase();
     if (mime === 'video/vp8')
-      return 0;
+      return h264First ? 1 : 0;
     if (mime === 'video/h264') {
       const cb = /profile-level-id=42e0/.test(fmtp) || /profile-level-id=42c0/.test(fmtp);
       const pm1 = /packetization-mode=1/.test(fmtp);
-      return cb && pm1 ? 1 : 2;
+      if (cb && pm1)
+        return h264First ? 0 : 1;
+      return 2;
     }
     if (mime === 'video/rtx' || mime === 'video/red' || mime === 'video/ulpfec' || mime === 'video/flexfec-03')
       return 4;
