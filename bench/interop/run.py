@@ -325,7 +325,9 @@ class Bench:
         room = f"r{rep}x{self.calls}"
         names = {}
         for i, kind in enumerate((first, second)):
-            names[i] = f"{kind[:3]}{i + 1}"
+            # Fresh names per call: the harness appends each peer's log to
+            # palaver-<peer>.log, and the timelines read the whole file.
+            names[i] = f"{kind[:3]}{i + 1}c{self.calls}"
         instances = {"chromium": ["c1", "c2"], "firefox": ["f1"]}
         duration = a.window + 60
         sides = []
@@ -550,7 +552,7 @@ def main():
                     help="the web client to serve (a folder with index.html and js/main.js)")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
-    ap.add_argument("--warmup", type=float, default=3.0, help="seconds between first frames and the window")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds between first frames and the window")
     ap.add_argument("--quiet-wait", type=float, default=20.0, help="longest wait for a quiet machine per call")
     ap.add_argument("--pairs", default=",".join(f"{a}-{b}" for a, b in PAIRS),
                     help="first-newcomer, comma-separated")
