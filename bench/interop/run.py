@@ -553,7 +553,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--window", type=float, default=20.0, help="CPU window, seconds")
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds between first frames and the window")
-    ap.add_argument("--quiet-wait", type=float, default=20.0, help="longest wait for a quiet machine per call")
+    ap.add_argument("--quiet-wait", type=float, default=30.0, help="longest wait for a quiet machine per call")
     ap.add_argument("--pairs", default=",".join(f"{a}-{b}" for a, b in PAIRS),
                     help="first-newcomer, comma-separated")
     ap.add_argument("--mdns", choices=("on", "off"), default="on", help="the browsers' mDNS hiding (default on)")
@@ -605,9 +605,19 @@ def main():
                                                          "recv_width", "recv_height", "recv_kbps", "error")}
                                   for r in c.get("sides", [])]
                 print(json.dumps(short), flush=True)
+                write_results(a, started, calls, bench, final=False)
     finally:
         if bench:
             bench.close()
+    path, rows, setup, cpu, meta = write_results(a, started, calls, bench, final=True)
+    print_table(rows, setup, cpu, meta)
+    print(f"\n{meta['uptime_end']}\nresults: {path}")
+    return 0 if not meta["errors"] else 1
+
+
+def write_results(a, started, calls, bench, final):
+    """The JSON in bench/results/, rewritten after every call (a run cut
+    short keeps what it measured)."""
     rows = summarize(calls)
     setup, cpu = ratios(rows)
     loads = [c["loadavg"][0] for c in calls if "loadavg" in c]
@@ -617,15 +627,14 @@ def main():
             "mdns": a.mdns, "nproc": os.cpu_count(), "uptime_end": uptime, "load1_median": med(loads),
             "load1_end_median": med(loads_end), "versions": getattr(bench, "versions", {}),
             "palaver_args": SIZE + ["--video-source", VIDEO],
-            "errors": sum(1 for c in calls if "error" in c), "logs": bench.logs.path if bench else None}
+            "errors": sum(1 for c in calls if "error" in c), "logs": bench.logs.path if bench else None,
+            "complete": final, "calls": len(calls)}
     os.makedirs(a.out, exist_ok=True)
     path = os.path.join(a.out, f"interop-{started}{'-quick' if a.quick else ''}.json")
     with open(path, "w") as f:
         json.dump({"meta": meta, "summary": rows, "setup_ratios": setup, "cpu_ratios": cpu, "calls": calls}, f,
                   indent=1)
-    print_table(rows, setup, cpu, meta)
-    print(f"\n{uptime}\nresults: {path}")
-    return 0 if not meta["errors"] else 1
+    return path, rows, setup, cpu, meta
 
 
 if __name__ == "__main__":
