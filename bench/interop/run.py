@@ -396,17 +396,21 @@ class Bench:
 
     @staticmethod
     def palaver_window(side, off0):
+        """From palaver's stats lines (one a second) printed in the window:
+        frames decoded per second from the frame counter, the median of the
+        per-second received bitrate, the last size and codec."""
         text = side["proc"].stderr()[off0:]
-        fps, kbps, size = [], [], None
-        for m in re.finditer(r"palaver: stats \S+: \w+, (\d+)x(\d+) (\S*), frames \d+, fps ([\d.]+), in (\d+) kbps",
+        frames, kbps, size = [], [], None
+        for m in re.finditer(r"palaver: stats \S+: \w+, (\d+)x(\d+) (\S*), frames (\d+), fps [\d.]+, in (\d+) kbps",
                              text):
             size = (int(m.group(1)), int(m.group(2)), m.group(3))
-            fps.append(float(m.group(4)))
+            frames.append(int(m.group(4)))
             kbps.append(int(m.group(5)))
-        if not size:
+        if not size or len(frames) < 2:
             return {}
         return {"recv_width": size[0], "recv_height": size[1], "recv_codec": size[2],
-                "recv_fps": statistics.median(fps), "recv_kbps": statistics.median(kbps)}
+                "recv_fps": round((frames[-1] - frames[0]) / (len(frames) - 1), 1),
+                "recv_kbps": statistics.median(kbps)}
 
     def finish_side(self, s, result, i):
         tl = result.setdefault("timelines", [{}, {}])
