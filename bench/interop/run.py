@@ -356,7 +356,10 @@ class Bench:
                 sides.append(side)
                 if i == 0:
                     io.wait_until(lambda: self.joined(side), 20, f"{names[i]} did not join", poll=0.05)
-                    time.sleep(0.5)
+                    # Someone already in a room has usually been there a
+                    # while: a palaver process that old has its DTLS
+                    # certificate (README, "Where the time goes").
+                    time.sleep(a.settle)
             io.wait_until(lambda: all(self.decoding(s) for s in sides), 30,
                           lambda: "no first frame on every side within 30 s: " +
                           ", ".join(f"{s['peer']} {self.decoding(s)}" for s in sides), poll=0.1)
@@ -571,6 +574,8 @@ def main():
     ap.add_argument("--quiet-wait", type=float, default=30.0, help="longest wait for a quiet machine per call")
     ap.add_argument("--pairs", default=",".join(f"{a}-{b}" for a, b in PAIRS),
                     help="first-newcomer, comma-separated")
+    ap.add_argument("--settle", type=float, default=3.0,
+                    help="seconds between the first peer's join and the newcomer's start")
     ap.add_argument("--chromium-fps", type=int, default=30,
                     help="frame rate of Chromium's fake camera (0: its default, 20)")
     ap.add_argument("--mdns", choices=("on", "off"), default="on", help="the browsers' mDNS hiding (default on)")
@@ -641,7 +646,7 @@ def write_results(a, started, calls, bench, final):
     loads_end = [c["loadavg_end"][0] for c in calls if "loadavg_end" in c]
     uptime = os.popen("uptime").read().strip()
     meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "reps": a.reps, "window_s": a.window, "warmup_s": a.warmup,
-            "mdns": a.mdns, "chromium_fps": a.chromium_fps, "nproc": os.cpu_count(), "uptime_end": uptime, "load1_median": med(loads),
+            "mdns": a.mdns, "chromium_fps": a.chromium_fps, "settle_s": a.settle, "nproc": os.cpu_count(), "uptime_end": uptime, "load1_median": med(loads),
             "load1_end_median": med(loads_end), "versions": getattr(bench, "versions", {}),
             "palaver_args": SIZE + ["--video-source", VIDEO],
             "errors": sum(1 for c in calls if "error" in c), "logs": bench.logs.path if bench else None,
