@@ -556,6 +556,27 @@ def print_table(rows, setup, cpu, meta):
         print(f"  {c['pair']:24} {c['palaver_cpu_s']:>6} / {c['chromium_cpu_s']:<6} = {c['ratio']}")
 
 
+STEPS = [("joined", "joined"), ("offer_sent", "offer sent"), ("offer_received", "offer in"),
+         ("answer_sent", "answer sent"), ("answer_received", "answer in"), ("ice_connected", "ICE"),
+         ("connected", "DTLS"), ("first_rtp", "1st RTP"), ("first_frame", "1st frame")]
+
+
+def print_breakdown(rows):
+    """Each side's timeline (medians over the calls), in ms from that side's
+    start: its join (newcomer) or the peer-joined (first)."""
+    print("\nsetup timeline per side, medians, ms from the side's start (newcomer: join sent; first: peer-joined):")
+    print(f"{'pair (first->newcomer)':24} {'side':9} {'kind':9} " + " ".join(f"{label:>11}" for _, label in STEPS))
+    for r in sorted(rows, key=lambda r: (PAIR_ORDER.get(r["pair"], 99), r["role"])):
+        t = r["timeline_ms_median"]
+        start = 0.0 if r["role"] == "newcomer" else t.get("peer_joined")
+        cells = []
+        for key, _ in STEPS:
+            v = t.get(key)
+            cells.append("-" if v is None or start is None or (key == "joined" and r["role"] == "first")
+                         else str(round(v - start)))
+        print(f"{r['pair']:24} {r['role']:9} {r['kind']:9} " + " ".join(f"{c:>11}" for c in cells))
+
+
 PAIR_ORDER = {f"{a}->{b}": i for i, (a, b) in enumerate(PAIRS)}
 
 
@@ -581,7 +602,15 @@ def main():
     ap.add_argument("--mdns", choices=("on", "off"), default="on", help="the browsers' mDNS hiding (default on)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1 repetition, 5 s windows, 1 s warm-up")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--report", metavar="JSON", help="print the tables of an earlier run's results and exit")
     a = ap.parse_args()
+    if a.report:
+        with open(a.report) as f:
+            r = json.load(f)
+        print_table(r["summary"], r["setup_ratios"], r["cpu_ratios"], r["meta"])
+        print_breakdown(r["summary"])
+        print(f"\n{r['meta']['uptime_end']}")
+        return 0
     if a.quick:
         a.reps, a.window, a.warmup, a.quiet_wait = 1, 5.0, 1.0, 10.0
     pairs = [tuple(p.split("-")) for p in a.pairs.split(",")]
@@ -633,6 +662,7 @@ def main():
             bench.close()
     path, rows, setup, cpu, meta = write_results(a, started, calls, bench, final=True)
     print_table(rows, setup, cpu, meta)
+    print_breakdown(rows)
     print(f"\n{meta['uptime_end']}\nresults: {path}")
     return 0 if not meta["errors"] else 1
 
