@@ -513,6 +513,23 @@ def summarize(calls):
     return rows
 
 
+def cpu_ratios_per_call(calls):
+    """palaver's CPU / the Chromium peer's, call by call (both measured over
+    the same window, so the machine's load hits both), then the median."""
+    out = []
+    for pair in ("palaver->chromium", "chromium->palaver"):
+        rs = []
+        for c in calls:
+            if c.get("pair") != pair or len(c.get("sides", [])) != 2:
+                continue
+            cpu = {r["kind"]: r.get("cpu_s") for r in c["sides"]}
+            if cpu.get("palaver") and cpu.get("chromium"):
+                rs.append(round(cpu["palaver"] / cpu["chromium"], 2))
+        if rs:
+            out.append({"pair": pair, "per_call": rs, "median": med(rs), "target": "<= 0.6"})
+    return out
+
+
 def ratios(rows):
     """palaver's setup against Chromium <-> Chromium's in the same role, and
     palaver's CPU against the Chromium peer's of the same call."""
@@ -539,7 +556,7 @@ def ratios(rows):
     return setup, cpu
 
 
-def print_table(rows, setup, cpu, meta):
+def print_table(rows, setup, cpu, meta, per_call=None):
     print(f"\n{meta['date']}  reps {meta['reps']}  window {meta['window_s']} s  load before/after calls "
           f"(median 1-min): {meta['load1_median']} / {meta['load1_end_median']}")
     print(f"{'pair (first->newcomer)':24} {'side':9} {'kind':9} {'setup ms':>9} {'CPU s/20s':>10} "
@@ -554,6 +571,8 @@ def print_table(rows, setup, cpu, meta):
     print("CPU per peer, palaver / the Chromium peer of the same call (target <= 0.6):")
     for c in cpu:
         print(f"  {c['pair']:24} {c['palaver_cpu_s']:>6} / {c['chromium_cpu_s']:<6} = {c['ratio']}")
+    for c in per_call or []:
+        print(f"  {c['pair']:24} call by call: median {c['median']} of {c['per_call']}")
 
 
 STEPS = [("joined", "joined"), ("offer_sent", "offer sent"), ("offer_received", "offer in"),
@@ -607,7 +626,7 @@ def main():
     if a.report:
         with open(a.report) as f:
             r = json.load(f)
-        print_table(r["summary"], r["setup_ratios"], r["cpu_ratios"], r["meta"])
+        print_table(r["summary"], r["setup_ratios"], r["cpu_ratios"], r["meta"], cpu_ratios_per_call(r["calls"]))
         print_breakdown(r["summary"])
         print(f"\n{r['meta']['uptime_end']}")
         return 0
@@ -649,7 +668,8 @@ def main():
                 try:
                     c = bench.call(first, second, rep)
                 except interop.TestFailure as e:
-                    c = {"pair": f"{first}->{second}", "rep": rep, "error": str(e)}
+                    c = {"pair": f"{first}->{second}", "rep": rep, "error": str(e),
+                         "loadavg_at_error": [round(x, 2) for x in os.getloadavg()]}
                 calls.append(c)
                 short = {k: c.get(k) for k in ("pair", "rep", "loadavg", "quiet_busy_pct", "error")}
                 short["sides"] = [{k: r.get(k) for k in ("kind", "role", "setup_ms", "cpu_s_per_20s", "recv_fps",
@@ -661,7 +681,7 @@ def main():
         if bench:
             bench.close()
     path, rows, setup, cpu, meta = write_results(a, started, calls, bench, final=True)
-    print_table(rows, setup, cpu, meta)
+    print_table(rows, setup, cpu, meta, cpu_ratios_per_call(calls))
     print_breakdown(rows)
     print(f"\n{meta['uptime_end']}\nresults: {path}")
     return 0 if not meta["errors"] else 1
@@ -684,7 +704,8 @@ def write_results(a, started, calls, bench, final):
     os.makedirs(a.out, exist_ok=True)
     path = os.path.join(a.out, f"interop-{started}{'-quick' if a.quick else ''}.json")
     with open(path, "w") as f:
-        json.dump({"meta": meta, "summary": rows, "setup_ratios": setup, "cpu_ratios": cpu, "calls": calls}, f,
+        json.dump({"meta": meta, "summary": rows, "setup_ratios": setup, "cpu_ratios": cpu,
+                   "cpu_ratios_per_call": cpu_ratios_per_call(calls), "calls": calls}, f,
                   indent=1)
     return path, rows, setup, cpu, meta
 
