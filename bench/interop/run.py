@@ -683,6 +683,11 @@ def main():
     path, rows, setup, cpu, meta = write_results(a, started, calls, bench, final=True)
     print_table(rows, setup, cpu, meta, cpu_ratios_per_call(calls))
     print_breakdown(rows)
+    failed = [c for c in calls if "error" in c]
+    if failed:
+        print(f"\n{len(failed)} of {len(calls)} calls failed (not in the medians):")
+        for c in failed:
+            print(f"  rep {c['rep']} {c['pair']}: {c['error']}")
     print(f"\n{meta['uptime_end']}\nresults: {path}")
     return 0 if not meta["errors"] else 1
 
