@@ -55,7 +55,7 @@ define meson_setup
 endef
 
 .PHONY: all deps deps-bench interop-deps setup build test demo check setup-asan \
-	build-asan test-asan bench bench-call clean
+	build-asan test-asan bench bench-call bench-interop clean
 
 all: build
 
@@ -125,6 +125,12 @@ bench: deps-bench build
 # The call benchmark (bench/call/README.md): about 15 minutes.
 bench-call: build
 	python3 bench/call/run.py
+
+# Palaver against Chromium and Firefox (bench/interop/README.md): setup and
+# CPU per peer side by side, about 25 minutes; needs root (a network
+# namespace) and the interop suite's browser drivers.
+bench-interop: build interop-deps
+	python3 bench/interop/run.py --build-dir $(BUILDDIR)
 
 clean:
 	rm -rf $(BUILDDIR) $(ASANDIR)
