@@ -177,6 +177,15 @@ export class Call {
   async acquire(kinds) {
     this.log(`media: asking for ${kinds.join(' and ')}`);
     const { tracks, failures } = await media.acquire(kinds);
+    if (this.hungUp) {
+      // Hung up (or refused for good) while the browser asked: hangUp() or
+      // onFatal() has already stopped every track it knew of, so these
+      // would stay on (the camera light with them).
+      for (const kind of kinds)
+        tracks[kind]?.stop();
+      this.log(`media: ${kinds.join(' and ')} arrived after the call ended; released`);
+      return {};
+    }
     for (const kind of kinds) {
       const track = tracks[kind];
       if (track) {
@@ -244,7 +253,8 @@ export class Call {
   // Turns a device on in the middle of the call: asks for it, then puts it
   // on the existing transceiver of every connection (replaceTrack and
   // direction sendrecv), which renegotiates each live connection. An already
-  // acquired but disabled track is simply enabled again.
+  // acquired but disabled track is simply enabled again. False when no
+  // device came, or the call ended while the browser asked.
   async enable(kind) {
     const existing = this.local[kind];
     if (existing && existing.readyState === 'live') {
@@ -254,7 +264,7 @@ export class Call {
     }
     const tracks = await this.acquire([kind]);
     const track = tracks[kind];
-    if (!track)
+    if (!track || this.hungUp)
       return false;
     this.clearError(['camera-denied', 'camera-absent', 'camera-busy', 'camera-error', 'camera-insecure',
       'mic-denied', 'mic-absent', 'mic-busy', 'mic-error', 'mic-insecure'].filter((c) => c.startsWith(kind === 'video' ? 'camera' : 'mic')));
