@@ -366,13 +366,16 @@ export class Call {
   }
 
   createPeer(id, offerer) {
-    const peer = new Peer({
+    let peer = null;
+    peer = new Peer({
       id,
       selfId: this.selfId,
       iceServers: this.iceServers,
       offerer,
       local: this.localSnapshot(),
-      send: (msg) => this.signaling?.send(msg),
+      // Queued while the server is away: dropped if this connection has
+      // been closed (replaced) by the time we are back.
+      send: (msg) => this.signaling?.send(msg, { stale: () => peer === null || peer.closed }),
       delegate: this.peerDelegate(),
       videoCodec: this.videoCodec,
     });
