@@ -113,6 +113,29 @@ bool modifiedSince(const char* ifModifiedSince, gint64 lastModified)
     return lastModified > g_date_time_to_unix(since.get());
 }
 
+// RFC 9110 §13.1.5: a Range with an If-Range that does not name the current
+// representation asks for the whole of it. libsoup 3.2 turns any GET 200 with
+// a body into a 206 when the request has a Range (handle_partial_get) and
+// ignores If-Range, so the Range goes from the request before libsoup sees
+// the answer; a client holding part of an older file then gets the new one
+// in full instead of a slice of it spliced onto the old. Our ETags are
+// strong and compared strongly (§8.8.3.2: a weak one never matches); a date
+// counts as a mismatch (allowed: the full answer is always right).
+void dropStaleRange(SoupServerMessage* msg, const std::string& etag)
+{
+    SoupMessageHeaders* request = soup_server_message_get_request_headers(msg);
+    const char* ifRange = soup_message_headers_get_one(request, "If-Range");
+    if (!ifRange || !soup_message_headers_get_one(request, "Range"))
+        return;
+    std::string_view validator(ifRange);
+    while (!validator.empty() && (validator.front() == ' ' || validator.front() == '\t'))
+        validator.remove_prefix(1);
+    while (!validator.empty() && (validator.back() == ' ' || validator.back() == '\t'))
+        validator.remove_suffix(1);
+    if (validator != etag)
+        soup_message_headers_remove(request, "Range");
+}
+
 } // namespace
 
 const char* webContentType(std::string_view name)
@@ -189,6 +212,7 @@ void respondWebFile(SoupServerMessage* msg, GBytes* body, const char* type, cons
 {
     soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
     setHeaders(msg, type, etag, lastModified);
+    dropStaleRange(msg, etag);
     // HEAD: libsoup sends the Content-Length of this body and not the body.
     soup_message_body_append_bytes(soup_server_message_get_response_body(msg), body);
 }

@@ -37,7 +37,10 @@ std::string contentEtag(GBytes* bytes);
 bool respondIfNotModified(SoupServerMessage* msg, const char* type, const std::string& etag, gint64 lastModified,
     goffset size);
 
-// Answers 200 with `body` (referenced, not copied) and the headers.
+// Answers 200 with `body` (referenced, not copied) and the headers. A Range
+// request keeps its Range (libsoup then answers 206) only when it has no
+// If-Range or one naming `etag` (RFC 9110 §13.1.5); else the Range is
+// removed from the request and the whole file goes out.
 void respondWebFile(SoupServerMessage* msg, GBytes* body, const char* type, const std::string& etag, gint64 lastModified);
 
 // The request's If-None-Match lists `etag` (or is `*`): weak comparison,

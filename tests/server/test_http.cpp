@@ -465,6 +465,50 @@ void testBuiltinRevalidation()
     }
 }
 
+// RFC 9110 §13.1.5 on one file (`body`: its bytes, at least 5): a Range is
+// honoured (206) without If-Range or with one naming the current ETag; with
+// any other validator (an older file's ETag, a weak one, a date) the whole
+// file goes out with a 200, not a slice of the new one.
+void checkIfRange(ServerProcess& server, const std::string& path, const std::string& body)
+{
+    HttpResponse first = httpGet(server, path);
+    PT_CHECK_EQ(first.body, body);
+    const std::string etag = header(first, "ETag");
+    const std::string range = "bytes=0-4";
+    using Headers = std::vector<std::pair<std::string, std::string>>;
+    struct Case {
+        const char* what;
+        Headers headers;
+        bool partial;
+    };
+    const Case cases[] = {
+        { "no If-Range", { { "Range", range } }, true },
+        { "If-Range with its ETag", { { "Range", range }, { "If-Range", etag } }, true },
+        { "If-Range with another ETag", { { "Range", range }, { "If-Range", "\"not-it\"" } }, false },
+        { "If-Range with its ETag, weak", { { "Range", range }, { "If-Range", "W/" + etag } }, false },
+        { "If-Range with a date", { { "Range", range }, { "If-Range", header(first, "Last-Modified") } }, false },
+    };
+    for (const Case& c : cases) {
+        HttpResponse r = httpRequest(server, "GET", path, c.headers);
+        if (c.partial) {
+            PT_CHECK_MSG(r.status == 206 && r.body == body.substr(0, 5), "GET %s, Range with %s: status %d, %zu bytes",
+                path.c_str(), c.what, r.status, r.body.size());
+            PT_CHECK_EQ(header(r, "Content-Range"), "bytes 0-4/" + std::to_string(body.size()));
+        } else {
+            PT_CHECK_MSG(r.status == 200 && r.body == body, "GET %s, Range with %s: status %d, %zu bytes, not the whole %zu",
+                path.c_str(), c.what, r.status, r.body.size(), body.size());
+            PT_CHECK_MSG(!r.header("Content-Range"), "GET %s, Range with %s: a Content-Range in the 200", path.c_str(), c.what);
+        }
+        PT_CHECK_EQ(header(r, "ETag"), etag);
+    }
+}
+
+void testBuiltinIfRange()
+{
+    ServerProcess server;
+    checkIfRange(server, "/index.html", readFile(webDir() + "/index.html"));
+}
+
 // Only the listed files: web/'s other files (its meson.build), unknown
 // paths, hidden names and ways up are 404, as with --web-root.
 void testBuiltinNotFound()
@@ -544,6 +588,23 @@ void testWebRootRevalidation()
     PT_CHECK_EQ(third.body, std::string("<!doctype html><title>three, longer</title>\n"));
     PT_CHECK_MSG(header(third, "ETag") != header(second, "ETag") && header(third, "ETag") != etag, "the ETag did not change");
     checkWebHeaders(third, server, "index.html");
+}
+
+// --web-root, If-Range as for the compiled-in copy; and the case it is for:
+// a client holding the start of the old file asks for the rest of it after
+// the file changed, and gets the new file whole.
+void testWebRootIfRange()
+{
+    WebRoot web;
+    web.write("app.js", "export const one = 1;\n");
+    ServerProcess server({ "--web-root", web.root() });
+    checkIfRange(server, "/app.js", "export const one = 1;\n");
+    std::string old = header(httpGet(server, "/app.js"), "ETag");
+    web.write("app.js", "export const two = 2;\n");
+    HttpResponse r = httpRequest(server, "GET", "/app.js", { { "Range", "bytes=5-" }, { "If-Range", old } });
+    PT_CHECK_MSG(r.status == 200 && r.body == "export const two = 2;\n", "Range after a change, If-Range with the old ETag: "
+        "status %d, body %s", r.status, r.body.c_str());
+    PT_CHECK_MSG(header(r, "ETag") != old, "the ETag stayed %s after the file changed", old.c_str());
 }
 
 void testStaticFiles()
@@ -757,9 +818,11 @@ void registerTests()
     addTest("/http/ws-query-string", testWsQueryString);
     addTest("/http/builtin/files", testBuiltinFiles);
     addTest("/http/builtin/revalidation", testBuiltinRevalidation);
+    addTest("/http/builtin/if-range", testBuiltinIfRange);
     addTest("/http/builtin/not-found", testBuiltinNotFound);
     addTest("/http/web-root", testWebRoot);
     addTest("/http/web-root/revalidation", testWebRootRevalidation);
+    addTest("/http/web-root/if-range", testWebRootIfRange);
     addTest("/http/static/files", testStaticFiles);
     addTest("/http/static/not-found", testStaticNotFound);
     addTest("/http/static/concurrent", testStaticConcurrent);

@@ -19,7 +19,8 @@ class FakeSocket {
   drop(code = 1006) { this.readyState = 3; this.onclose?.({ code, reason: '' }); }
 }
 
-function harness() {
+// onJoined (optional): runs inside delegate.joined, as call.js's does.
+function harness({ onJoined = null } = {}) {
   const sockets = [];
   const timers = new Map();
   let nextTimer = 1;
@@ -27,7 +28,7 @@ function harness() {
   const events = [];
   const delegate = {
     state: (s) => events.push(['state', s]),
-    joined: (m, o) => events.push(['joined', m.peer, o.rejoin]),
+    joined: (m, o) => { events.push(['joined', m.peer, o.rejoin]); onJoined?.(m, o); },
     message: (m) => events.push(['message', m.type]),
     waiting: (w) => events.push(['waiting', w.joinedBefore, w.attempt]),
     fatal: (c) => events.push(['fatal', c]),
@@ -187,4 +188,40 @@ test('other messages reach the delegate; bad frames do not', () => {
   h.last().onmessage({ data: 'not json' });
   h.last().receive({ type: 'error', code: 'unknown-peer', message: 'gone', ref: 'send-offer' });
   assert.deepEqual(h.events.filter((e) => e[0] === 'message').map((e) => e[1]), ['peer-joined', 'error']);
+});
+
+test('on a rejoin, queued messages of closed connections are dropped, the rest go first', () => {
+  // A connection to bob made an offer and candidates while the server was
+  // away; on the rejoin the call replaces it (closes it, and the fresh one
+  // offers at once); carol's connection lives on.
+  const old = { closed: false };
+  const fresh = { closed: false };
+  const h = harness({
+    onJoined: (m, o) => {
+      if (!o.rejoin)
+        return;
+      old.closed = true;
+      h.sig.send({ type: 'send-offer', to: 'bob', sdp: 'new' }, { stale: () => fresh.closed });
+    },
+  });
+  h.sig.start('r', 'alice');
+  h.last().open();
+  h.last().receive(joined('alice', ['bob', 'carol']));
+  h.last().drop();
+  h.sig.send({ type: 'send-offer', to: 'bob', sdp: 'old' }, { stale: () => old.closed });
+  h.sig.send({ type: 'send-answer', to: 'carol', sdp: 'c' }, { stale: () => false });
+  h.sig.send({ type: 'ice-candidate', to: 'bob', candidate: 'candidate:1 1 udp 1 1.2.3.4 5 typ host', sdpMLineIndex: 0 },
+    { stale: () => old.closed });
+  h.sig.send({ type: 'send-answer', to: 'dave', sdp: 'd' }); // no stale: always sent
+  h.advance(1000);
+  h.last().open();
+  h.last().receive(joined('alice', ['bob', 'carol']));
+  assert.deepEqual(h.last().sent.slice(1).map((m) => [m.type, m.to, m.sdp]), [
+    ['send-answer', 'carol', 'c'],
+    ['send-answer', 'dave', 'd'],
+    ['send-offer', 'bob', 'new'],
+  ]);
+  // Joined and flushed: sent at once again.
+  h.sig.send({ type: 'send-offer', to: 'bob', sdp: 'later' }, { stale: () => fresh.closed });
+  assert.deepEqual(h.last().sent.at(-1), { type: 'send-offer', to: 'bob', sdp: 'later' });
 });

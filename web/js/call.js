@@ -31,6 +31,28 @@ const BYE_FLUSH_LIMIT_MS = 400;
 // replaced its own) at most this many times a minute: past that something
 // is wrong that a new connection will not fix.
 const MAX_REPLACEMENTS_PER_MINUTE = 5;
+// A failed connection is replaced by a fresh one (webrtcbin 1.22 cannot
+// restart ICE): by the impolite side after this long...
+const FAILED_REPLACE_DELAY_MS = 1000;
+// ...and by the polite side too when no offer from the other side has
+// replaced it by then: the native peer (libnice without consent freshness)
+// often never sees a dead path fail, so it may never offer again.
+const FAILED_POLITE_WAIT_MS = 5000;
+
+// How long after its connection failed a side waits before replacing it.
+export function failedReplaceDelay(polite) {
+  return polite ? FAILED_POLITE_WAIT_MS : FAILED_REPLACE_DELAY_MS;
+}
+
+// Whether a failed connection is replaced once that delay is over: only if
+// it is still the connection to that peer (any offer from the other side in
+// the meantime replaced it already: a failed connection takes no offer, see
+// onServerMessage and Peer.onDescription), the peer is still in the room and
+// the call still on. Both sides may then offer at once: the fresh
+// connections resolve that like any glare (the polite one rolls back).
+export function replaceFailedNow({ current, inRoom, ended }) {
+  return Boolean(current && inRoom && !ended);
+}
 
 export class Call {
   // options: url (ws://...), room, peer (or null), token (or null),
@@ -177,6 +199,15 @@ export class Call {
   async acquire(kinds) {
     this.log(`media: asking for ${kinds.join(' and ')}`);
     const { tracks, failures } = await media.acquire(kinds);
+    if (this.hungUp) {
+      // Hung up (or refused for good) while the browser asked: hangUp() or
+      // onFatal() has already stopped every track it knew of, so these
+      // would stay on (the camera light with them).
+      for (const kind of kinds)
+        tracks[kind]?.stop();
+      this.log(`media: ${kinds.join(' and ')} arrived after the call ended; released`);
+      return {};
+    }
     for (const kind of kinds) {
       const track = tracks[kind];
       if (track) {
@@ -244,7 +275,8 @@ export class Call {
   // Turns a device on in the middle of the call: asks for it, then puts it
   // on the existing transceiver of every connection (replaceTrack and
   // direction sendrecv), which renegotiates each live connection. An already
-  // acquired but disabled track is simply enabled again.
+  // acquired but disabled track is simply enabled again. False when no
+  // device came, or the call ended while the browser asked.
   async enable(kind) {
     const existing = this.local[kind];
     if (existing && existing.readyState === 'live') {
@@ -254,7 +286,7 @@ export class Call {
     }
     const tracks = await this.acquire([kind]);
     const track = tracks[kind];
-    if (!track)
+    if (!track || this.hungUp)
       return false;
     this.clearError(['camera-denied', 'camera-absent', 'camera-busy', 'camera-error', 'camera-insecure',
       'mic-denied', 'mic-absent', 'mic-busy', 'mic-error', 'mic-insecure'].filter((c) => c.startsWith(kind === 'video' ? 'camera' : 'mic')));
@@ -334,13 +366,16 @@ export class Call {
   }
 
   createPeer(id, offerer) {
-    const peer = new Peer({
+    let peer = null;
+    peer = new Peer({
       id,
       selfId: this.selfId,
       iceServers: this.iceServers,
       offerer,
       local: this.localSnapshot(),
-      send: (msg) => this.signaling?.send(msg),
+      // Queued while the server is away: dropped if this connection has
+      // been closed (replaced) by the time we are back.
+      send: (msg) => this.signaling?.send(msg, { stale: () => peer === null || peer.closed }),
       delegate: this.peerDelegate(),
       videoCodec: this.videoCodec,
     });
@@ -435,22 +470,30 @@ export class Call {
   }
 
   // webrtcbin 1.22 cannot restart ICE, so a failed connection is replaced by
-  // a fresh one. One side does it: the impolite one (the native client
-  // restarts from either side; its glare handling copes).
+  // a fresh one: by the impolite side first, by the polite side if the
+  // other has not within FAILED_POLITE_WAIT_MS (the native client restarts
+  // from either side; its glare handling copes). replacePeer() applies the
+  // rate limit.
   onPeerFailed(peer, reason) {
     this.log(`${peer.id}: connection failed: ${reason}`);
     if (!this.roomPeers.has(peer.id)) {
       this.removePeer(peer.id, 'failed');
       return;
     }
-    if (peer.polite) {
-      this.log(`${peer.id}: waiting for it to start a fresh connection`);
-      return;
-    }
+    if (peer.replaceScheduled)
+      return; // connection and ICE state both say failed
+    peer.replaceScheduled = true;
+    const delay = failedReplaceDelay(peer.polite);
+    if (peer.polite)
+      this.log(`${peer.id}: waiting ${delay / 1000} s for it to start a fresh connection, else starting one here`);
     setTimeout(() => {
-      if (this.peers.get(peer.id) === peer && this.roomPeers.has(peer.id) && this.state !== 'left')
-        this.replacePeer(peer, { offerAnew: true });
-    }, 1000);
+      const current = this.peers.get(peer.id) === peer;
+      if (!replaceFailedNow({ current, inRoom: this.roomPeers.has(peer.id), ended: this.hungUp || this.state === 'left' }))
+        return;
+      if (peer.polite)
+        this.log(`${peer.id}: no fresh connection from it; starting one here`);
+      this.replacePeer(peer, { offerAnew: true });
+    }, delay);
   }
 
   // ---- signaling ----

@@ -64,7 +64,8 @@ export class Signaling {
     this.retryTimer = null;
     this.pingTimer = null;
     this.lastHeard = 0;
-    this.queue = [];
+    this.queue = [];        // [{msg, stale}] waiting for a join
+    this.flushing = false;  // delegate.joined is running: send() queues
   }
 
   // Connects and joins `room` as `peer` (null: the server picks an id).
@@ -80,15 +81,19 @@ export class Signaling {
 
   // Sends a client message. Relay messages wait in a queue while we are not
   // joined (they are for peer connections that outlive the socket); a ping
-  // or leave then is pointless and dropped.
-  send(msg) {
-    if (this.state === 'joined' && this.socket && this.socket.readyState === 1) {
+  // or leave then is pointless and dropped. `stale` (optional): a function
+  // that says whether the sender is gone (a closed peer connection); its
+  // queued messages are then dropped instead of sent when we are back.
+  // Messages go out in the order they were made: one made while the queue
+  // is being sent (by delegate.joined, say) goes after it.
+  send(msg, { stale = null } = {}) {
+    if (this.state === 'joined' && this.socket && this.socket.readyState === 1 && !this.flushing) {
       this.socket.send(protocol.encode(msg));
       return true;
     }
     if (msg.type === 'send-offer' || msg.type === 'send-answer' || msg.type === 'ice-candidate') {
       if (this.queue.length < MAX_QUEUED)
-        this.queue.push(msg);
+        this.queue.push({ msg, stale });
       else
         this.log(`signaling: queue full, dropping a ${msg.type} for ${msg.to}`);
     }
@@ -196,7 +201,15 @@ export class Signaling {
       this.attempt = 0;
       this.setState('joined');
       this.log(`signaling: joined room ${msg.room} as ${msg.peer}; already there: ${msg.peers.join(', ') || 'nobody'}`);
-      this.delegate.joined?.(msg, { rejoin });
+      // The delegate first: it closes the connections it replaces, whose
+      // queued messages are then dropped; what it sends meanwhile waits
+      // behind the queue.
+      this.flushing = true;
+      try {
+        this.delegate.joined?.(msg, { rejoin });
+      } finally {
+        this.flushing = false;
+      }
       this.flushQueue();
       return;
     }
@@ -232,8 +245,16 @@ export class Signaling {
   flushQueue() {
     const queued = this.queue;
     this.queue = [];
-    for (const msg of queued)
-      this.send(msg);
+    let dropped = 0;
+    for (const { msg, stale } of queued) {
+      if (stale?.()) {
+        dropped += 1;
+        continue;
+      }
+      this.send(msg, { stale });
+    }
+    if (dropped > 0)
+      this.log(`signaling: dropped ${dropped} queued message(s) of closed connections`);
   }
 
   scheduleRetry(reason, closeCode) {
