@@ -412,8 +412,14 @@ void PeerConnection::onDescriptionCreated(GstWebRTCSDPType type, GRef<GstPromise
         return;
     }
     GUnique<GstWebRTCSessionDescription> owned(description);
-    if (renegotiating_ && type == GST_WEBRTC_SDP_TYPE_ANSWER)
-        allowDirectionChanges(owned->sdp);
+    if (renegotiating_)
+        keepDtlsRole(owned->sdp);
+    if (type == GST_WEBRTC_SDP_TYPE_ANSWER) {
+        if (renegotiating_)
+            allowDirectionChanges(owned->sdp, false);
+        else
+            dtlsRole_ = sdp::setup(owned->sdp);
+    }
     setLocal(owned.get());
 }
 
@@ -425,6 +431,8 @@ void PeerConnection::setLocal(GstWebRTCSessionDescription* description)
     localMids_ = sdp::mids(description->sdp);
     sdp::fixH264Fmtp(description->sdp);
     bool answer = description->type == GST_WEBRTC_SDP_TYPE_ANSWER;
+    if (answer)
+        localAnswerPending_ = true;
     g_signal_emit_by_name(webrtc_.get(), "set-local-description", description,
         promise([type, answer](PeerConnection& pc, GRef<GstPromise> p) {
             const GstStructure* reply = gst_promise_get_reply(p.get());
@@ -432,7 +440,7 @@ void PeerConnection::setLocal(GstWebRTCSessionDescription* description)
             if (reply && gst_structure_get(reply, "error", G_TYPE_ERROR, err.outPtr(), nullptr))
                 pc.fail("could not set the local " + type + ": " + errorMessage(err));
             else if (answer)
-                pc.negotiationDone();
+                pc.localAnswerSet();
         }).get());
     std::string text = sdp::toText(description->sdp);
     GST_DEBUG_OBJECT(logObject(), "peer %s: local %s:\n%s", peerId_.c_str(), type.c_str(), text.c_str());
@@ -513,6 +521,25 @@ void PeerConnection::createAnswer()
         }).get());
 }
 
+// Our answer is set: the negotiation is done, and a re-offer that came
+// meanwhile (held by handleReoffer) is answered now.
+void PeerConnection::localAnswerSet()
+{
+    localAnswerPending_ = false;
+    negotiationDone();
+    std::string held = std::exchange(heldReoffer_, {});
+    if (held.empty())
+        return;
+    std::string why;
+    if (!canRenegotiate(held, why)) {
+        fail("a re-offer held while our answer was being set cannot be answered on this connection: " + why);
+        return;
+    }
+    GST_INFO_OBJECT(logObject(), "peer %s: answering the re-offer held while our answer was being set",
+        peerId_.c_str());
+    handleReoffer(held);
+}
+
 void PeerConnection::negotiationDone()
 {
     if (!negotiated_) {
@@ -530,11 +557,14 @@ void PeerConnection::negotiationDone()
 
 bool PeerConnection::canRenegotiate(const std::string& text, std::string& why) const
 {
-    if (!negotiated_) {
+    // Our answer is out and only being set (a peer may offer again as soon
+    // as it has it): handleReoffer holds the re-offer until it is set.
+    bool answerBeingSet = localAnswerPending_ && heldReoffer_.empty() && !awaitingAnswer_;
+    if (!answerBeingSet && !negotiated_) {
         why = "the first negotiation is not finished";
         return false;
     }
-    if (renegotiating_ || awaitingAnswer_) {
+    if (!answerBeingSet && (renegotiating_ || awaitingAnswer_)) {
         why = "a renegotiation is still under way";
         return false;
     }
@@ -557,12 +587,24 @@ bool PeerConnection::canRenegotiate(const std::string& text, std::string& why) c
         why = "its m-lines are not the earlier ones in the same order";
         return false;
     }
+    // An offer of a=setup:active or passive where it is our role asks us
+    // to swap DTLS client and server: only a new DTLS session can.
+    if (!dtlsRole_.empty() && sdp::setup(offer.get()) == dtlsRole_) {
+        why = "it asks for the other DTLS role (a=setup:" + dtlsRole_ + ")";
+        return false;
+    }
     return true;
 }
 
 void PeerConnection::handleReoffer(const std::string& text)
 {
     GST_DEBUG_OBJECT(logObject(), "peer %s: remote re-offer:\n%s", peerId_.c_str(), text.c_str());
+    if (localAnswerPending_) {
+        GST_INFO_OBJECT(logObject(), "peer %s: a re-offer came while our answer is being set; held until it is",
+            peerId_.c_str());
+        heldReoffer_ = text;
+        return;
+    }
     std::string error;
     GUnique<GstSDPMessage> offer = sdp::parse(text, error);
     if (!offer) {
@@ -600,6 +642,30 @@ bool PeerConnection::renegotiate(std::string& why)
     return true;
 }
 
+// webrtcbin 1.22.0 answers every a=setup:actpass offer with a=setup:active
+// (_intersect_dtls_setup in webrtcsdp.c, called by _create_answer_task),
+// whatever role the live transport has, and sets the transport's
+// dtls-client from the descriptions it applies (_get_final_setup). Browsers
+// re-offer actpass; when we were the DTLS server (we offered first, the
+// browser answered active), webrtcbin's answer would swap the roles, which
+// Chrome refuses ("SSL Role can't be reversed"). Our answers to re-offers
+// therefore say the role we have: passive + actpass stays passive,
+// active + actpass stays active. Our own re-offers too: webrtcbin copies
+// a=setup from the last description it generated (utils.c,
+// _get_latest_self_generated_sdp: its answer as it made it, before this
+// edit) and writes actpass for the data channel's m-line, so a re-offer
+// after such an answer said active on some m-lines and actpass on another;
+// it now states our role on all of them, which any answer must complement.
+void PeerConnection::keepDtlsRole(GstSDPMessage* description)
+{
+    std::string made = sdp::setup(description);
+    if (dtlsRole_.empty() || made == dtlsRole_)
+        return;
+    GST_INFO_OBJECT(logObject(), "peer %s: a=setup:%s where webrtcbin wrote %s: our DTLS role stays",
+        peerId_.c_str(), dtlsRole_.c_str(), made.c_str());
+    sdp::setSetup(description, dtlsRole_.c_str());
+}
+
 // webrtcbin 1.22.0 refuses to apply a description that changes a
 // transceiver's negotiated direction other than to inactive
 // (_update_transceiver_from_sdp_media: "transceiver direction changes are
@@ -612,8 +678,10 @@ bool PeerConnection::renegotiate(std::string& why)
 // changes is marked as never negotiated (current-direction NONE, a public
 // field) just before the description goes in. Main context, between
 // webrtcbin's operations: create-answer is done and set-local-description
-// not yet queued.
-void PeerConnection::allowDirectionChanges(const GstSDPMessage* answer)
+// not yet queued; for a remote answer to our re-offer (`remote`, whose
+// directions are the peer's: sendonly there is recvonly here), before
+// set-remote-description is queued.
+void PeerConnection::allowDirectionChanges(const GstSDPMessage* answer, bool remote)
 {
     GArray* transceivers = nullptr;
     g_signal_emit_by_name(webrtc_.get(), "get-transceivers", &transceivers);
@@ -624,6 +692,10 @@ void PeerConnection::allowDirectionChanges(const GstSDPMessage* answer)
         guint mline = 0;
         g_object_get(trans, "mlineindex", &mline, nullptr);
         GstWebRTCRTPTransceiverDirection now = sdp::direction(answer, mline);
+        if (remote && now == GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY)
+            now = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY;
+        else if (remote && now == GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY)
+            now = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
         // The field, not the "current-direction" property: Debian's 1.22.0
         // answered sendrecv there for a transceiver negotiated sendonly.
         if (!layoutMatches(trans)) {
@@ -665,8 +737,13 @@ void PeerConnection::handleAnswer(const std::string& text)
         return;
     }
     sdp::MediaChoice video = sdp::chooseFormat(answer.get(), "video", capabilities());
-    // Our own re-offers (renegotiate) keep every direction: nothing for
-    // allowDirectionChanges to do on this side.
+    // The answer to a re-offer of ours (renegotiate) may change a direction
+    // (the peer stopped sending, or started): prepared as for our answers.
+    // The first answer settles our DTLS role.
+    if (renegotiating_)
+        allowDirectionChanges(answer.get(), true);
+    else
+        dtlsRole_ = sdp::roleFromRemoteAnswer(answer.get());
     setRemote(GST_WEBRTC_SDP_TYPE_ANSWER, std::move(answer), [](PeerConnection& pc) { pc.negotiationDone(); });
     // Pick the encoder from the answer, not from what we preferred:
     // webrtcbin once answered VP8 while sending H.264 (docs/webrtcbin-notes.md,

@@ -75,7 +75,9 @@ public:
     // A new offer from the peer on this connection. True when it can be
     // answered on this webrtcbin, keeping ICE and DTLS (handleReoffer);
     // false with the reason when only a fresh connection can take it
-    // (docs/webrtcbin-notes.md, "Renegotiation").
+    // (docs/webrtcbin-notes.md, "Renegotiation"). One that comes while our
+    // answer is still being set is held and answered once it is. Our
+    // answers keep the DTLS role the first negotiation settled.
     bool canRenegotiate(const std::string& sdp, std::string& why) const;
     void handleReoffer(const std::string& sdp);
     // Offers again on this webrtcbin (same ICE and DTLS); false with the
@@ -150,7 +152,9 @@ private:
     GRef<GstPromise> promise(Fn fn);
     void onAnswerTimeout();
     void createAnswer();
-    void allowDirectionChanges(const GstSDPMessage* answer);
+    void allowDirectionChanges(const GstSDPMessage* answer, bool remote);
+    void keepDtlsRole(GstSDPMessage* description);
+    void localAnswerSet();
     void negotiationDone();
 
     // webrtcbin and streaming-thread handlers.
@@ -189,6 +193,14 @@ private:
     // what its remote description said (re-offers are checked against it).
     bool negotiated_ = false;
     bool renegotiating_ = false; // a later one is under way
+    // Our answer is out and webrtcbin has not finished setting it: a
+    // re-offer arriving now is held here and answered after (handleReoffer).
+    bool localAnswerPending_ = false;
+    std::string heldReoffer_;
+    // Our DTLS role since the first negotiation, "active" (DTLS client) or
+    // "passive" ("" before): what our answers to re-offers keep
+    // (keepDtlsRole).
+    std::string dtlsRole_;
     int renegotiations_ = 0;
     sdp::Transport remoteTransport_;
     std::vector<std::string> remoteMlines_;

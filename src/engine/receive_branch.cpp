@@ -70,6 +70,21 @@ void ReceiveBranch::keep(const GRef<GstElement>& element)
     elements_.push_back(element);
 }
 
+// A stream we do not play goes to a fakesink: an unlinked webrtcbin pad
+// would error when its RTP arrives (not-linked stops the whole session).
+void ReceiveBranch::discard(GstPad* pad)
+{
+    std::string ignored;
+    GRef<GstElement> sink = makeElement("fakesink", nullptr, ignored);
+    if (!sink)
+        return;
+    g_object_set(sink.get(), "sync", FALSE, "async", FALSE, nullptr);
+    keep(sink);
+    gst_element_sync_state_with_parent(sink.get());
+    GRef<GstPad> sinkPad = adopt(gst_element_get_static_pad(sink.get(), "sink"));
+    gst_pad_link(pad, sinkPad.get());
+}
+
 bool ReceiveBranch::add(GstPad* pad, std::string& codec, bool& video, std::string& error)
 {
     {
@@ -91,9 +106,24 @@ bool ReceiveBranch::add(GstPad* pad, std::string& codec, bool& video, std::strin
     const char* encoding = gst_structure_get_string(s, "encoding-name");
     if (!media || !encoding) {
         error = "not an RTP stream";
+        discard(pad);
         return false;
     }
     video = std::strcmp(media, "video") == 0;
+    bool extra = false;
+    {
+        // One video and one audio stream are shown and played per peer,
+        // decided before the codec: a further one (a second track added by
+        // renegotiation, a screen share), whatever its codec, is discarded.
+        std::lock_guard lock(mutex_);
+        extra = video ? !pendingVideoSink_ : bool(audioOutput_);
+    }
+    if (extra) {
+        error = std::string("a second ") + media + " stream from this peer (only one is "
+            + (video ? "shown" : "played") + "; discarded)";
+        discard(pad); // takes mutex_ (keep)
+        return false;
+    }
     std::string description;
     if (video && g_ascii_strcasecmp(encoding, "VP8") == 0) {
         codec = "VP8";
@@ -110,31 +140,10 @@ bool ReceiveBranch::add(GstPad* pad, std::string& codec, bool& video, std::strin
         // S16: what opusdec gives anyway, and what countAudio reads levels of.
         description = "rtpopusdepay ! opusdec plc=true ! audioconvert ! audioresample ! capsfilter caps=\"audio/x-raw,format=S16LE\"";
     } else {
-        error = std::string("unsupported ") + media + " codec " + encoding;
-        return false;
-    }
-    bool extra = false;
-    {
-        // One video and one audio stream are shown and played per peer. A
-        // further one (a second track added by renegotiation, a screen
-        // share) goes to a fakesink: an unlinked webrtcbin pad would error.
-        std::lock_guard lock(mutex_);
-        if (video ? !pendingVideoSink_ : bool(audioOutput_)) {
-            error = std::string("a second ") + media + " stream from this peer (only one is "
-                + (video ? "shown" : "played") + "; discarded)";
-            extra = true;
-        }
-    }
-    if (extra) {
-        std::string ignored;
-        GRef<GstElement> discard = makeElement("fakesink", nullptr, ignored);
-        if (!discard)
-            return false;
-        g_object_set(discard.get(), "sync", FALSE, "async", FALSE, nullptr);
-        keep(discard);
-        gst_element_sync_state_with_parent(discard.get());
-        GRef<GstPad> sinkPad = adopt(gst_element_get_static_pad(discard.get(), "sink"));
-        gst_pad_link(pad, sinkPad.get());
+        // A codec we never offered or answered can still come (an m-line
+        // added by a peer's re-offer): discarded like an extra stream.
+        error = std::string("unsupported ") + media + " codec " + encoding + " (discarded)";
+        discard(pad);
         return false;
     }
     GRef<GstElement> decoder = parseBin(description, "decoder", error);

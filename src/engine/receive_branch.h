@@ -76,6 +76,7 @@ public:
 
 private:
     void keep(const GRef<GstElement>& element);
+    void discard(GstPad* pad);
     static GstPadProbeReturn countVideo(GstPad* pad, GstPadProbeInfo* info, gpointer data);
     void readStampOf(GstBuffer* buffer);
     static GstPadProbeReturn countAudio(GstPad* pad, GstPadProbeInfo* info, gpointer data);

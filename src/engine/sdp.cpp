@@ -99,6 +99,38 @@ GstWebRTCRTPTransceiverDirection direction(const GstSDPMessage* sdp, guint index
     return GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV;
 }
 
+std::string setup(const GstSDPMessage* sdp)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); ++i)
+        if (const char* value = gst_sdp_media_get_attribute_val(gst_sdp_message_get_media(sdp, i), "setup"))
+            return value;
+    const char* value = gst_sdp_message_get_attribute_val(sdp, "setup");
+    return value ? value : "";
+}
+
+std::string roleFromRemoteAnswer(const GstSDPMessage* remote)
+{
+    return setup(remote) == "active" ? "passive" : "active";
+}
+
+void setSetup(GstSDPMessage* sdp, const char* value)
+{
+    for (guint i = 0; i < gst_sdp_message_medias_len(sdp); ++i) {
+        GstSDPMedia* media = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(sdp, i));
+        bool replaced = false;
+        for (guint a = 0; a < gst_sdp_media_attributes_len(media) && !replaced; ++a) {
+            if (g_strcmp0(gst_sdp_media_get_attribute(media, a)->key, "setup") != 0)
+                continue;
+            GstSDPAttribute attr {};
+            gst_sdp_attribute_set(&attr, "setup", value);
+            gst_sdp_media_replace_attribute(media, a, &attr); // takes attr's strings
+            replaced = true;
+        }
+        if (!replaced)
+            gst_sdp_media_add_attribute(media, "setup", value);
+    }
+}
+
 std::vector<std::string> mids(const GstSDPMessage* sdp)
 {
     std::vector<std::string> out;

@@ -63,6 +63,16 @@ std::vector<std::string> mlines(const GstSDPMessage* sdp);
 // The direction attribute of m-line `index` (sendrecv when there is none).
 GstWebRTCRTPTransceiverDirection direction(const GstSDPMessage* sdp, guint index);
 
+// The a=setup value ("actpass", "active", "passive") of the first m-line
+// that has one (media level, else session level), or "".
+std::string setup(const GstSDPMessage* sdp);
+// Our DTLS role after offering a=setup:actpass and setting `remote`'s
+// answer, as webrtcbin 1.22.0 settles it (_get_final_setup): "passive"
+// when the answer says active, else "active" (passive, or no a=setup).
+std::string roleFromRemoteAnswer(const GstSDPMessage* remote);
+// Every m-line's a=setup set to `value` (replaced, or added), in place.
+void setSetup(GstSDPMessage* sdp, const char* value);
+
 // The format we take from the first usable m-line of one kind.
 struct MediaChoice {
     int index = -1; // the m-line; -1: none of that kind (or only rejected ones)

@@ -82,6 +82,11 @@ def transport(text):
     return tuple(session_or_media(session, m, k) for k in ("ice-ufrag", "ice-pwd", "fingerprint"))
 
 
+def setups(text):
+    """The a=setup value of each m-line (None where there is none)."""
+    return [m.first("setup") for m in parse(text)[1]]
+
+
 def check_answer(offer, answer, who="palaver", directions=None):
     """palaver's answer to a browser's offer: mids as offered, sendrecv
     audio and video (or `directions`, by kind), the offer's payload types,

@@ -436,6 +436,9 @@ def test_renegotiate(cleanup):
     fake.send({"type": "send-offer", "to": "pal", "sdp": second})
     answer2 = fake.until("send-answer", timeout=10)["sdp"]
     sdpcheck.check_answer(second, answer2, who="second answer")
+    # palaver answered first (a=setup:active, the DTLS client) and stays so.
+    check(sdpcheck.setups(answer2) == ["active"] * 3, f"second answer: a=setup {sdpcheck.setups(answer2)}, "
+          "expected active on every m-line (the DTLS role of the first answer)")
     check(sdpcheck.transport(answer2) == sdpcheck.transport(answer1),
           f"the second answer has other ICE credentials or fingerprint: {sdpcheck.transport(answer2)} "
           f"vs {sdpcheck.transport(answer1)}")
@@ -460,6 +463,72 @@ def test_renegotiate(cleanup):
     r = remote(s, "zz")
     check(r["connections"] == 2 and r["renegotiations"] == 1,
           f"expected 2 connections (one replaced by the ICE restart) and 1 renegotiation: {r}")
+
+
+@test
+def test_renegotiate_after_our_offer(cleanup):
+    """The scripted browser joins first, so palaver offers (a=setup:actpass)
+    and, answered a=setup:active, is the DTLS server. The browser then
+    re-offers actpass, as browsers always do (same ICE credentials and
+    fingerprint, video sendrecv -> recvonly): palaver's answer says
+    a=setup:passive on every m-line (webrtcbin 1.22 alone writes active,
+    which swaps the roles; Chrome refuses that, "SSL Role can't be
+    reversed") and keeps its ICE credentials and fingerprint, on the same
+    webrtcbin. Then palaver offers again (SIGUSR2) and the answer turns
+    video back to sendrecv: a direction change in a remote answer, applied
+    on the same webrtcbin too."""
+    server = Server()
+    cleanup.append(server)
+    fake = FakePeer(server.port)
+    cleanup.append(fake)
+    fake.send({"type": "join", "room": "reneg3", "peer": "zz"})
+    fake.until("joined")
+    pal = Peer(server.url, "reneg3", "pal", "--duration", "30", timeout=40)
+    cleanup.append(pal)
+    offer = fake.until("send-offer", timeout=15)["sdp"]
+    check(set(sdpcheck.setups(offer)) == {"actpass"}, f"palaver's offer: a=setup {sdpcheck.setups(offer)}")
+    # Firefox's real answer to palaver's offer: it fits when the mids are
+    # the same (audio0 video1 application2).
+    answer = sdpcheck.load("firefox-answer-to-webrtcbin-offer-vp8.sdp")
+    mids = [m.mid for m in sdpcheck.parse(offer)[1]]
+    check(mids == [m.mid for m in sdpcheck.parse(answer)[1]], f"palaver's offer has other mids: {mids}")
+    check(set(sdpcheck.setups(answer)) == {"active"}, "the captured answer is not a=setup:active")
+    fake.send({"type": "send-answer", "to": "pal", "sdp": answer})
+    time.sleep(0.5)  # the answer is set (signaling state stable)
+    second = reoffer(answer, 1, video="recvonly").replace("a=setup:active", "a=setup:actpass")
+    fake.send({"type": "send-offer", "to": "pal", "sdp": second})
+    answer2 = fake.until("send-answer", timeout=10)["sdp"]
+    sdpcheck.check_answer(second, answer2, who="answer to the re-offer",
+                          directions={"audio": "sendrecv", "video": "sendonly"})
+    check(sdpcheck.setups(answer2) == ["passive"] * 3,
+          f"answer to the re-offer: a=setup {sdpcheck.setups(answer2)}, expected passive on every m-line "
+          "(palaver is the DTLS server since its offer was answered active)")
+    check(sdpcheck.transport(answer2) == sdpcheck.transport(offer),
+          f"the answer has other ICE credentials or fingerprint than the offer: {sdpcheck.transport(answer2)} "
+          f"vs {sdpcheck.transport(offer)}")
+    wait_until(lambda: "renegotiated on the live connection" in pal.stderr(), 5,
+               lambda: f"palaver did not finish the renegotiation:\n{pal.stderr_tail()}")
+    check("m-line 1 goes from sendrecv to sendonly" in pal.stderr(), "the direction change was not prepared")
+    # palaver's own re-offer; the answer turns video back to sendrecv.
+    pal.signal(signal.SIGUSR2)
+    offer3 = fake.until("send-offer", timeout=10)["sdp"]
+    check(sdpcheck.setups(offer3) == ["passive"] * 3,
+          f"palaver's re-offer: a=setup {sdpcheck.setups(offer3)}, expected passive on every m-line (its role)")
+    check(sdpcheck.transport(offer3) == sdpcheck.transport(offer), "palaver's re-offer has other ICE or DTLS")
+    third = reoffer(answer, 2, video="sendrecv")
+    fake.send({"type": "send-answer", "to": "pal", "sdp": third})
+    wait_until(lambda: pal.stderr().count("renegotiated on the live connection") >= 2, 5,
+               lambda: f"palaver did not apply the answer to its re-offer:\n{pal.stderr_tail()}")
+    log = pal.stderr()
+    check("m-line 1 goes from sendonly to sendrecv" in log, "the direction change of the answer was not prepared")
+    check("replacing the connection" not in log and "tearing down" not in log,
+          f"palaver replaced the connection:\n{pal.stderr_tail()}")
+    fake.kill()
+    pal.signal()
+    code, s = pal.wait()
+    check(code == 0, f"palaver exited with {code}: {s}")
+    r = remote(s, "zz")
+    check(r["connections"] == 1 and r["renegotiations"] == 2, f"expected 1 connection and 2 renegotiations: {r}")
 
 
 @test

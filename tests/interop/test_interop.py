@@ -307,16 +307,24 @@ for _order in ORDERS:
     test(_make())
 
 
-def camera_on(logs, cleanup, browser):
+def camera_on(logs, cleanup, browser, page_first=False):
     """A browser joins receive-only (`send=none`), then turns its camera on
     in the call: palaver decodes its video on the same connection (one
     webrtcbin for that peer, never replaced), and the browser goes on
-    decoding palaver's."""
+    decoding palaver's. `page_first`: the page joins first, so palaver
+    offers and is the DTLS server; the browser's re-offer (actpass) must be
+    answered passive, or Chrome refuses the answer ("SSL Role can't be
+    reversed") and the page replaces the connection."""
     ns, server, browsers = setup(logs, cleanup)
     browsers.launch("b", browser)  # media permission granted, for cameraOn()
-    pal = start_palaver(cleanup, ns, logs, server, "cam", "pal")
-    page = open_page(cleanup, browsers, "b", server, "cam", f"{browser}1", send="none")
-    page.wait_joined()
+    if page_first:
+        page = open_page(cleanup, browsers, "b", server, "cam", f"{browser}1", send="none")
+        page.wait_joined()
+        pal = start_palaver(cleanup, ns, logs, server, "cam", "pal")
+    else:
+        pal = start_palaver(cleanup, ns, logs, server, "cam", "pal")
+        page = open_page(cleanup, browsers, "b", server, "cam", f"{browser}1", send="none")
+        page.wait_joined()
     browser_receives(page, "pal")
     wait_chat(page, "pal", "hello from pal")
     sending = page.eval("window.palaver.sending()")
@@ -365,6 +373,16 @@ def test_camera_on_chromium(logs, cleanup):
 @test
 def test_camera_on_firefox(logs, cleanup):
     camera_on(logs, cleanup, "firefox")
+
+
+@test
+def test_camera_on_chromium_after_palaver(logs, cleanup):
+    camera_on(logs, cleanup, "chromium", page_first=True)
+
+
+@test
+def test_camera_on_firefox_after_palaver(logs, cleanup):
+    camera_on(logs, cleanup, "firefox", page_first=True)
 
 
 def visible_text(page):

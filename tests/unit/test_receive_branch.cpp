@@ -97,25 +97,49 @@ void testRefusals()
     ReceiveBranch branch(GST_BIN(f.pipeline.get()), nullptr, nullptr, false, f.hooks());
     std::string codec, error;
     bool video = false;
-    GRef<GstPad> vp9 = rtpPad("src_0", "application/x-rtp,media=video,encoding-name=VP9,clock-rate=90000,payload=98");
-    g_assert_false(branch.add(vp9.get(), codec, video, error));
-    g_assert_cmpstr(error.c_str(), ==, "unsupported video codec VP9");
+    // What we cannot play is discarded into a fakesink too (an unlinked
+    // webrtcbin pad would error).
     GRef<GstPad> raw = rtpPad("src_1", "audio/x-raw");
     g_assert_false(branch.add(raw.get(), codec, video, error));
     g_assert_cmpstr(error.c_str(), ==, "not an RTP stream");
-    g_assert_cmpuint(f.children(), ==, 0);
-    // No video sink was given: the video stream is not shown, but discarded
-    // into a fakesink (an unlinked webrtcbin pad would error).
-    if (haveElement("rtpvp8depay") && haveElement("vp8dec")) {
-        GRef<GstPad> vp8 = rtpPad("src_2", "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96");
-        g_assert_false(branch.add(vp8.get(), codec, video, error));
+    g_assert_true(gst_pad_is_linked(raw.get()));
+    g_assert_cmpuint(f.children(), ==, 1);
+    GRef<GstPad> g722 = rtpPad("src_3", "application/x-rtp,media=audio,encoding-name=G722,clock-rate=8000,payload=9");
+    g_assert_false(branch.add(g722.get(), codec, video, error));
+    g_assert_cmpstr(error.c_str(), ==, "unsupported audio codec G722 (discarded)");
+    g_assert_true(gst_pad_is_linked(g722.get()));
+    g_assert_cmpuint(f.children(), ==, 2);
+    // No video sink was given: the video stream is not shown, but discarded,
+    // whatever its codec: decided before the codec is looked at.
+    for (const char* encoding : { "VP8", "VP9" }) {
+        std::string caps = std::string("application/x-rtp,media=video,encoding-name=") + encoding
+            + ",clock-rate=90000,payload=96";
+        GRef<GstPad> pad = rtpPad(encoding, caps.c_str());
+        g_assert_false(branch.add(pad.get(), codec, video, error));
         g_assert_true(video);
         g_assert_true(error.find("second video stream") != std::string::npos);
-        g_assert_true(gst_pad_is_linked(vp8.get()));
-        g_assert_cmpuint(f.children(), ==, 1);
+        g_assert_true(gst_pad_is_linked(pad.get()));
     }
+    g_assert_cmpuint(f.children(), ==, 4);
     g_assert_cmpint(branch.snapshot().videoFrames, ==, 0);
     g_assert_false(branch.snapshot().audioLevelDb.has_value());
+}
+
+// The first video stream in a codec we do not decode (a VP9 m-line added
+// by a re-offer): discarded, and the video sink kept for a later one.
+void testUnsupportedCodec()
+{
+    Fixture f;
+    std::string codec, error;
+    bool video = false;
+    GRef<GstElement> sink = makeElement("fakesink", nullptr, error);
+    ReceiveBranch branch(GST_BIN(f.pipeline.get()), nullptr, sink, false, f.hooks());
+    GRef<GstPad> vp9 = rtpPad("src_0", "application/x-rtp,media=video,encoding-name=VP9,clock-rate=90000,payload=98");
+    g_assert_false(branch.add(vp9.get(), codec, video, error));
+    g_assert_cmpstr(error.c_str(), ==, "unsupported video codec VP9 (discarded)");
+    g_assert_true(gst_pad_is_linked(vp9.get()));
+    g_assert_cmpuint(f.children(), ==, 1);
+    g_assert_null(branch.videoSink().get());
 }
 
 } // namespace
@@ -126,5 +150,6 @@ int main(int argc, char** argv)
     g_test_init(&argc, &argv, nullptr);
     g_test_add_func("/receive-branch/second-audio-stream", testSecondAudioStream);
     g_test_add_func("/receive-branch/refusals", testRefusals);
+    g_test_add_func("/receive-branch/unsupported-codec", testUnsupportedCodec);
     return g_test_run();
 }
