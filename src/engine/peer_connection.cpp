@@ -331,22 +331,28 @@ bool PeerConnection::startOffer(std::string& error)
     // receive-only (docs/protocol.md, "Media and data between peers": a
     // peer without camera still offers).
     if (media_.hasAudio()) {
-        if (!audio_->connect(audioMline_, audioPrefs.get(), error) || !attachAudio(sdp::kOpusPayload, error))
+        if (!audio_->connect(audioMline_, audioPrefs.get(), sdp::kTwccOfferId, error)
+            || !attachAudio(sdp::kOpusPayload, error))
             return false;
     } else {
+        // Receive-only, we still send the TWCC feedback.
+        GRef<GstCaps> prefs = adopt(gst_caps_copy(audioPrefs.get()));
+        sdp::addExtmap(prefs.get(), sdp::kTwccOfferId, sdp::kTwccUri);
         GstWebRTCRTPTransceiver* trans = nullptr;
         g_signal_emit_by_name(webrtc_.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-            audioPrefs.get(), &trans);
+            prefs.get(), &trans);
         GRef<GstWebRTCRTPTransceiver> owned = adopt(trans);
     }
     if (media_.hasVideo()) {
         // The encoder is attached once the answer says which codec.
-        if (!video_->connect(videoMline_, videoPrefs.get(), error))
+        if (!video_->connect(videoMline_, videoPrefs.get(), sdp::kTwccOfferId, error))
             return false;
     } else {
+        GRef<GstCaps> prefs = adopt(gst_caps_copy(videoPrefs.get()));
+        sdp::addExtmap(prefs.get(), sdp::kTwccOfferId, sdp::kTwccUri);
         GstWebRTCRTPTransceiver* trans = nullptr;
         g_signal_emit_by_name(webrtc_.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-            videoPrefs.get(), &trans);
+            prefs.get(), &trans);
         GRef<GstWebRTCRTPTransceiver> owned = adopt(trans);
         if (owned)
             g_object_set(owned.get(), "do-nack", TRUE, nullptr);
@@ -491,7 +497,10 @@ void PeerConnection::handleOffer(const std::string& text)
     sdp::MediaChoice video = sdp::chooseFormat(offer.get(), "video", can);
     if (audio.index >= 0 && audio.payload >= 0 && media_.hasAudio() && audio.remoteReceives) {
         audioMline_ = audio.index;
-        if (!audio_->connect(audio.index, audio.caps.get(), error) || !attachAudio(audio.payload, error)) {
+        // The TWCC extmap with the offer's id, only when the offer has one:
+        // webrtcbin copies it into the answer unchecked, and Firefox rejects
+        // an answer with an extension it did not offer.
+        if (!audio_->connect(audio.index, audio.caps.get(), audio.twccId, error) || !attachAudio(audio.payload, error)) {
             fail("audio: " + error);
             return;
         }
@@ -505,7 +514,8 @@ void PeerConnection::handleOffer(const std::string& text)
         // Send with the offer's payload type: webrtcbin writes the offer's
         // numbers into its answer but sends whatever the payloader has
         // (docs/webrtcbin-notes.md, "From the shared pitfalls page").
-        if (!video_->connect(video.index, video.caps.get(), error) || !attachVideo(video.codec, video.payload, error)) {
+        if (!video_->connect(video.index, video.caps.get(), video.twccId, error)
+            || !attachVideo(video.codec, video.payload, error)) {
             fail("video: " + error);
             return;
         }

@@ -1,5 +1,6 @@
 #include "sdp.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace palaver::engine::sdp {
@@ -157,6 +158,7 @@ MediaChoice chooseFormat(const GstSDPMessage* sdp, const char* kind, const Capab
             choice.mid = mid;
         if (gst_sdp_media_get_attribute_val(media, "sendonly") || gst_sdp_media_get_attribute_val(media, "inactive"))
             choice.remoteReceives = false;
+        choice.twccId = extmapId(media, kTwccUri);
         for (guint f = 0; f < gst_sdp_media_formats_len(media); ++f) {
             int pt = std::atoi(gst_sdp_media_get_format(media, f));
             GRef<GstCaps> caps = adopt(gst_sdp_media_get_caps_from_media(media, pt));
@@ -247,6 +249,43 @@ void unpinProfile(GstCaps* caps)
 {
     for (guint i = 0; i < gst_caps_get_size(caps); ++i)
         gst_structure_remove_fields(gst_caps_get_structure(caps, i), "profile-level-id", "profile", nullptr);
+}
+
+int extmapId(const GstSDPMedia* media, const char* uri)
+{
+    for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+        const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, i);
+        if (g_strcmp0(attr->key, "extmap") != 0 || !attr->value)
+            continue;
+        // "<id>[/<direction>] <uri>[ <extension attributes>]"
+        std::string_view value(attr->value);
+        size_t space = value.find(' ');
+        if (space == std::string_view::npos)
+            continue;
+        std::string_view id = value.substr(0, std::min(space, value.find('/')));
+        std::string_view rest = value.substr(space + 1);
+        while (!rest.empty() && rest.front() == ' ')
+            rest.remove_prefix(1);
+        std::string_view name = rest.substr(0, rest.find(' '));
+        if (name != uri || id.empty() || id.size() > 2)
+            continue;
+        int number = 0;
+        bool digits = true;
+        for (char c : id) {
+            digits = digits && g_ascii_isdigit(c);
+            number = number * 10 + (c - '0');
+        }
+        if (digits && number >= 1 && number <= 14)
+            return number;
+    }
+    return -1;
+}
+
+void addExtmap(GstCaps* caps, int id, const char* uri)
+{
+    std::string field = "extmap-" + std::to_string(id);
+    for (guint i = 0; i < gst_caps_get_size(caps); ++i)
+        gst_structure_set(gst_caps_get_structure(caps, i), field.c_str(), G_TYPE_STRING, uri, nullptr);
 }
 
 std::vector<std::string> fmtpParams(std::string_view params)

@@ -81,6 +81,7 @@ struct MediaChoice {
     VideoCodec codec = VideoCodec::VP8;
     GRef<GstCaps> caps; // application/x-rtp caps of that payload type
     bool remoteReceives = true; // not sendonly or inactive: we may send on it
+    int twccId = -1; // the m-line's TWCC extmap id (extmapId), -1: none
 };
 
 // For the first m-line of `kind` ("audio" or "video") that is not rejected
@@ -111,6 +112,27 @@ GRef<GstCaps> offerVideoCaps(VideoCodec preferred, const Capabilities& capabilit
 // them, and rtph264pay's profile-level-id comes from the encoder's SPS
 // (docs/webrtcbin-notes.md).
 void unpinProfile(GstCaps* caps);
+
+// The transport-wide congestion control header extension (draft-holmer-
+// rmcat-transport-wide-cc-extensions-01). rtpsession 1.22.0 sends TWCC
+// feedback (RTPFB fmt 15) only when the negotiated caps carry
+// extmap-<id> with this URI (rtptwcc.c); without it browsers get no
+// feedback and keep their send rate low (docs/webrtcbin-notes.md,
+// "Congestion feedback to browsers").
+inline constexpr const char* kTwccUri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+// The id of our own offers' TWCC extmap (Chromium's choice too).
+inline constexpr int kTwccOfferId = 3;
+
+// The id of `media`'s a=extmap:<id>[/<direction>] <uri> line for `uri`:
+// 1-14 (one-byte headers, RFC 8285), -1 when there is none (or only
+// out of range).
+int extmapId(const GstSDPMedia* media, const char* uri);
+// Sets exactly one field, extmap-<id>=(string)<uri>, in every structure of
+// `caps` (writable), in place. webrtcbin 1.22.0 writes such a field of the
+// codec preferences into its offers and answers unchecked: add only the
+// id the offer has. Not gst_sdp_media_attributes_to_caps: in 1.22.0 it
+// also leaks ssrc-* fields into the caps (fixed in 1.22.2).
+void addExtmap(GstCaps* caps, int id, const char* uri);
 
 // The parameters of an a=fmtp value after its payload type ("a=1; b=2"):
 // split at ';', trimmed, empty ones dropped.

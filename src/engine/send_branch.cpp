@@ -66,7 +66,7 @@ SendBranch::~SendBranch()
     }
 }
 
-bool SendBranch::connect(int mline, GstCaps* preferences, std::string& error)
+bool SendBranch::connect(int mline, GstCaps* preferences, int twccId, std::string& error)
 {
     // webrtcbin ties sink_N to m-line N (docs/webrtcbin-notes.md).
     std::string padName = "sink_" + std::to_string(mline);
@@ -78,7 +78,10 @@ bool SendBranch::connect(int mline, GstCaps* preferences, std::string& error)
     GRef<GstWebRTCRTPTransceiver> transceiver;
     g_object_get(sinkPad_.get(), "transceiver", transceiver.outPtr(), nullptr);
     if (transceiver) {
-        g_object_set(transceiver.get(), "codec-preferences", preferences, nullptr);
+        GRef<GstCaps> codecPreferences = adopt(gst_caps_copy(preferences));
+        if (twccId > 0)
+            sdp::addExtmap(codecPreferences.get(), twccId, sdp::kTwccUri);
+        g_object_set(transceiver.get(), "codec-preferences", codecPreferences.get(), nullptr);
         // NACK on video only: with NACK on the audio transceiver Chromium
         // refuses the whole offer (docs/webrtcbin-notes.md, "From the
         // shared pitfalls page").

@@ -41,8 +41,11 @@ public:
     // Requests webrtcbin's sink_<mline> (an answer must use the offer's
     // m-line numbers: sink_N is bound to m-line N), sets `preferences` as
     // the transceiver's codec preferences (and NACK for video), and links
-    // a capsfilter with them to it.
-    bool connect(int mline, GstCaps* preferences, std::string& error);
+    // a capsfilter with them to it. `twccId` (1-14; -1: none) adds the
+    // TWCC extmap (sdp::addExtmap) to the codec preferences only, never to
+    // the capsfilter: what we send keeps plain RTP caps, and the negotiated
+    // extmap reaches the payloader through webrtcbin.
+    bool connect(int mline, GstCaps* preferences, int twccId, std::string& error);
     bool connected() const { return bool(capsfilter_); }
 
     // Sends Opus (audio) or `codec` (video) with `payloadType` from

@@ -406,6 +406,69 @@ void testOfferCaps()
         "application/x-rtp, media=(string)video, encoding-name=(string)VP8, clock-rate=(int)90000, payload=(int)120");
 }
 
+// The TWCC extmap id of each m-line: Chromium 3, Firefox 7 (audio and
+// video), none once the lines are gone; ids outside 1-14 and other URIs do
+// not count; a direction after the id does.
+void testExtmapId()
+{
+    std::string chromium = load("chromium-offer.sdp");
+    GUnique<GstSDPMessage> offer = parsed(chromium);
+    for (guint m : { 0u, 1u })
+        g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(offer.get(), m), sdp::kTwccUri), ==, 3);
+    g_assert_cmpint(sdp::chooseFormat(offer.get(), "audio", everything()).twccId, ==, 3);
+    g_assert_cmpint(sdp::chooseFormat(offer.get(), "video", everything()).twccId, ==, 3);
+    g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(offer.get(), 1), "urn:3gpp:video-orientation"), ==, 13);
+
+    GUnique<GstSDPMessage> firefox = file("firefox-offer.sdp");
+    g_assert_cmpint(sdp::chooseFormat(firefox.get(), "audio", everything()).twccId, ==, 7);
+    g_assert_cmpint(sdp::chooseFormat(firefox.get(), "video", everything()).twccId, ==, 7);
+    // a=extmap:2/recvonly urn:ietf:params:rtp-hdrext:csrc-audio-level
+    g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(firefox.get(), 0), "urn:ietf:params:rtp-hdrext:csrc-audio-level"),
+        ==, 2);
+
+    std::string without = chromium;
+    for (size_t at; (at = without.find(std::string(" ") + sdp::kTwccUri)) != std::string::npos;) {
+        size_t start = without.rfind("a=extmap:", at);
+        without.erase(start, without.find("\r\n", at) + 2 - start);
+    }
+    GUnique<GstSDPMessage> plain = parsed(without);
+    g_assert_cmpint(sdp::chooseFormat(plain.get(), "audio", everything()).twccId, ==, -1);
+    g_assert_cmpint(sdp::chooseFormat(plain.get(), "video", everything()).twccId, ==, -1);
+    g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(plain.get(), 1), sdp::kTwccUri), ==, -1);
+
+    // Two-byte header ids (15 and up) and 0 are not ours to use; a URI
+    // that only starts like ours is another one.
+    for (const char* line : { "a=extmap:15 ", "a=extmap:0 ", "a=extmap:x3 " }) {
+        GUnique<GstSDPMessage> odd = parsed(replaced(chromium, "a=extmap:3 ", line));
+        g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(odd.get(), 0), sdp::kTwccUri), ==, -1);
+    }
+    GUnique<GstSDPMessage> longer = parsed(replaced(chromium, "transport-wide-cc-extensions-01\r\n",
+        "transport-wide-cc-extensions-012\r\n"));
+    g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(longer.get(), 0), sdp::kTwccUri), ==, -1);
+    GUnique<GstSDPMessage> directed = parsed(replaced(chromium, "a=extmap:3 ", "a=extmap:3/sendrecv "));
+    g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(directed.get(), 0), sdp::kTwccUri), ==, 3);
+}
+
+// Exactly one field, in every structure; the caps otherwise unchanged.
+void testAddExtmap()
+{
+    GRef<GstCaps> caps = sdp::offerVideoCaps(VideoCodec::VP8, everything(), true);
+    GRef<GstCaps> before = adopt(gst_caps_copy(caps.get()));
+    sdp::addExtmap(caps.get(), 7, sdp::kTwccUri);
+    g_assert_cmpuint(gst_caps_get_size(caps.get()), ==, 2);
+    for (guint i = 0; i < gst_caps_get_size(caps.get()); ++i) {
+        const GstStructure* s = gst_caps_get_structure(caps.get(), i);
+        const GstStructure* old = gst_caps_get_structure(before.get(), i);
+        g_assert_cmpint(gst_structure_n_fields(s), ==, gst_structure_n_fields(old) + 1);
+        g_assert_cmpstr(gst_structure_get_string(s, "extmap-7"), ==, sdp::kTwccUri);
+    }
+    GRef<GstCaps> opus = sdp::opusCaps(111);
+    sdp::addExtmap(opus.get(), 3, sdp::kTwccUri);
+    g_assert_true(capsText(opus) ==
+        "application/x-rtp, media=(string)audio, encoding-name=(string)OPUS, clock-rate=(int)48000, payload=(int)111, "
+        "encoding-params=(string)2, extmap-3=(string)http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01");
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -428,5 +491,7 @@ int main(int argc, char** argv)
     g_test_add_func("/sdp/constrained-baseline", testConstrainedBaseline);
     g_test_add_func("/sdp/garbage", testGarbage);
     g_test_add_func("/sdp/offer-caps", testOfferCaps);
+    g_test_add_func("/sdp/extmap-id", testExtmapId);
+    g_test_add_func("/sdp/add-extmap", testAddExtmap);
     return g_test_run();
 }
