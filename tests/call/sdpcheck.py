@@ -87,6 +87,42 @@ def setups(text):
     return [m.first("setup") for m in parse(text)[1]]
 
 
+TWCC_URI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+
+def extmap_id(media, uri):
+    """The id of `media`'s a=extmap:<id>[/<direction>] <uri>, or None."""
+    for v in media.get("extmap"):
+        words = v.split()
+        if len(words) >= 2 and words[1] == uri:
+            return int(words[0].split("/")[0])
+    return None
+
+
+def strip_twcc(offer):
+    """`offer` without its TWCC extmap lines."""
+    return re.sub(r"a=extmap:\S+ " + re.escape(TWCC_URI) + r"\r\n", "", offer)
+
+
+def check_twcc(offer, answer, who="palaver"):
+    """Each audio and video m-line of the answer has the TWCC extmap with
+    the offer's id, and no other extmap; none at all where the offer's
+    m-line has none (Firefox rejects an answer with an extension it did not
+    offer)."""
+    _, om = parse(offer)
+    _, am = parse(answer)
+    for o, a in zip(om, am):
+        if a.kind not in ("audio", "video"):
+            continue
+        want = extmap_id(o, TWCC_URI)
+        extmaps = a.get("extmap")
+        if want is None:
+            check(not extmaps, f"{who}: {a.kind} answers an offer without TWCC with {extmaps}")
+        else:
+            check(extmaps == [f"{want} {TWCC_URI}"],
+                  f"{who}: {a.kind} extmaps {extmaps}, expected only {want} {TWCC_URI}")
+
+
 def check_answer(offer, answer, who="palaver", directions=None):
     """palaver's answer to a browser's offer: mids as offered, sendrecv
     audio and video (or `directions`, by kind), the offer's payload types,
@@ -120,4 +156,5 @@ def check_answer(offer, answer, who="palaver", directions=None):
             check(primary != 0 and rtx != 0, f"{who}: {a.kind} a=ssrc-group:{group} names SSRC 0")
             check(primary in declared and rtx in declared,
                   f"{who}: {a.kind} a=ssrc-group:{group} names SSRCs not declared by a=ssrc ({sorted(declared)})")
+    check_twcc(offer, answer, who)
     return am

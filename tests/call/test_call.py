@@ -365,12 +365,14 @@ def answer_browser_offer(cleanup, server, room, offer, peer="zz"):
     return pal, fake, answer, answer_ms, candidate_ms
 
 
-def browser_offer_test(cleanup, name, default_runs):
+def browser_offer_test(cleanup, name, default_runs, edit=None):
     """palaver answers a browser's real offer (tests/unit/data/sdp/NAME) in
     fresh processes: the answer passes sdpcheck.check_answer every time (the
     SSRC race of issue 9: `a=ssrc-group:FID 0 <ssrc>` when the answer was made
     before the video payloader had negotiated), and comes quickly."""
     offer = sdpcheck.load(name)
+    if edit:
+        offer = edit(offer)
     server = Server()
     cleanup.append(server)
     runs = repeat_count(default_runs)
@@ -400,6 +402,17 @@ def test_firefox_offer(cleanup):
 @test
 def test_chromium_offer(cleanup):
     return browser_offer_test(cleanup, "chromium-offer.sdp", 5)
+
+
+@test
+def test_chromium_offer_no_twcc(cleanup):
+    """An offer without the TWCC extmap gets an answer without any extmap
+    (check_answer's check_twcc)."""
+    def strip(offer):
+        stripped = sdpcheck.strip_twcc(offer)
+        check(stripped != offer and sdpcheck.TWCC_URI not in stripped, "the Chromium offer has no TWCC line to strip")
+        return stripped
+    return browser_offer_test(cleanup, "chromium-offer.sdp", 2, strip)
 
 
 def reoffer(offer, version, video=None, ufrag=None):
