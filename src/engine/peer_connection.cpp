@@ -421,6 +421,8 @@ void PeerConnection::onDescriptionCreated(GstWebRTCSDPType type, GRef<GstPromise
     if (renegotiating_)
         keepDtlsRole(owned->sdp);
     if (type == GST_WEBRTC_SDP_TYPE_ANSWER) {
+        if (remoteOffer_)
+            sdp::dropUnofferedExtmaps(owned->sdp, remoteOffer_.get());
         if (renegotiating_)
             allowDirectionChanges(owned->sdp, false);
         else
@@ -460,6 +462,11 @@ void PeerConnection::setRemote(GstWebRTCSDPType type, GUnique<GstSDPMessage> sdp
 {
     remoteTransport_ = sdp::transport(sdp.get());
     remoteMlines_ = sdp::mlines(sdp.get());
+    if (type == GST_WEBRTC_SDP_TYPE_OFFER) {
+        GstSDPMessage* copy = nullptr;
+        gst_sdp_message_copy(sdp.get(), &copy);
+        remoteOffer_.reset(copy);
+    }
     GUnique<GstWebRTCSessionDescription> description(gst_webrtc_session_description_new(type, sdp.release()));
     g_signal_emit_by_name(webrtc_.get(), "set-remote-description", description.get(),
         promise([then = std::move(then)](PeerConnection& pc, GRef<GstPromise> p) {

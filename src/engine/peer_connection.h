@@ -204,6 +204,7 @@ private:
     int renegotiations_ = 0;
     sdp::Transport remoteTransport_;
     std::vector<std::string> remoteMlines_;
+    GUnique<GstSDPMessage> remoteOffer_; // the last offer set (dropUnofferedExtmaps)
     Source answerTimeout_;
     std::vector<std::pair<unsigned, std::string>> pendingCandidates_;
     unsigned candidatesSent_ = 0, candidatesReceived_ = 0;

@@ -288,6 +288,49 @@ void addExtmap(GstCaps* caps, int id, const char* uri)
         gst_structure_set(gst_caps_get_structure(caps, i), field.c_str(), G_TYPE_STRING, uri, nullptr);
 }
 
+namespace {
+
+// "<id> <uri>" of an a=extmap value, the direction and extension
+// attributes left out, or "" when it does not parse.
+std::string extmapKey(const char* value)
+{
+    if (!value)
+        return {};
+    std::string_view v(value);
+    size_t space = v.find(' ');
+    if (space == std::string_view::npos)
+        return {};
+    std::string_view id = v.substr(0, std::min(space, v.find('/')));
+    std::string_view rest = v.substr(space + 1);
+    while (!rest.empty() && rest.front() == ' ')
+        rest.remove_prefix(1);
+    return std::string(id) + " " + std::string(rest.substr(0, rest.find(' ')));
+}
+
+} // namespace
+
+void dropUnofferedExtmaps(GstSDPMessage* answer, const GstSDPMessage* offer)
+{
+    for (guint m = 0; m < gst_sdp_message_medias_len(answer); ++m) {
+        auto* media = const_cast<GstSDPMedia*>(gst_sdp_message_get_media(answer, m));
+        std::vector<std::string> offered;
+        if (m < gst_sdp_message_medias_len(offer)) {
+            const GstSDPMedia* o = gst_sdp_message_get_media(offer, m);
+            for (guint i = 0; i < gst_sdp_media_attributes_len(o); ++i) {
+                const GstSDPAttribute* attr = gst_sdp_media_get_attribute(o, i);
+                if (g_strcmp0(attr->key, "extmap") == 0)
+                    offered.push_back(extmapKey(attr->value));
+            }
+        }
+        for (guint i = gst_sdp_media_attributes_len(media); i-- > 0;) {
+            const GstSDPAttribute* attr = gst_sdp_media_get_attribute(media, i);
+            if (g_strcmp0(attr->key, "extmap") == 0
+                && std::find(offered.begin(), offered.end(), extmapKey(attr->value)) == offered.end())
+                gst_sdp_media_remove_attribute(media, i);
+        }
+    }
+}
+
 std::vector<std::string> fmtpParams(std::string_view params)
 {
     std::vector<std::string> out;

@@ -134,6 +134,14 @@ int extmapId(const GstSDPMedia* media, const char* uri);
 // also leaks ssrc-* fields into the caps (fixed in 1.22.2).
 void addExtmap(GstCaps* caps, int id, const char* uri);
 
+// Each m-line's a=extmap:<id> <uri> lines whose id and URI `offer`'s m-line
+// of the same index lacks, removed from `answer` in place (RFC 8285: an
+// answer may only take offered extensions). webrtcbin 1.22.0 answers a
+// re-offer with the extmaps of the codec preferences it negotiated first,
+// whatever the re-offer says (our offer had TWCC; a peer's answer without
+// it, then its re-offer, do not): Firefox rejects such an answer.
+void dropUnofferedExtmaps(GstSDPMessage* answer, const GstSDPMessage* offer);
+
 // The parameters of an a=fmtp value after its payload type ("a=1; b=2"):
 // split at ';', trimmed, empty ones dropped.
 std::vector<std::string> fmtpParams(std::string_view params);

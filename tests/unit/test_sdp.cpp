@@ -469,6 +469,32 @@ void testAddExtmap()
         "encoding-params=(string)2, extmap-3=(string)http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01");
 }
 
+// An answer keeps only the extmaps its offer has on the same m-line.
+void testDropUnofferedExtmaps()
+{
+    std::string firefox = load("firefox-offer.sdp");
+    GUnique<GstSDPMessage> answer = parsed(firefox);
+    GUnique<GstSDPMessage> same = parsed(firefox);
+    sdp::dropUnofferedExtmaps(answer.get(), same.get());
+    g_assert_true(sdp::toText(answer.get()) == sdp::toText(same.get()));
+    std::string without = firefox;
+    for (size_t at; (at = without.find(std::string(" ") + sdp::kTwccUri)) != std::string::npos;) {
+        size_t start = without.rfind("a=extmap:", at);
+        without.erase(start, without.find("\r\n", at) + 2 - start);
+    }
+    GUnique<GstSDPMessage> offer = parsed(without);
+    sdp::dropUnofferedExtmaps(answer.get(), offer.get());
+    g_assert_true(sdp::toText(answer.get()) == sdp::toText(offer.get()));
+    for (guint m : { 0u, 1u })
+        g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(answer.get(), m), sdp::kTwccUri), ==, -1);
+    // Another id for the same URI is not what was offered either.
+    GUnique<GstSDPMessage> moved = parsed(replaced(firefox, "a=extmap:7 ", "a=extmap:9 "));
+    GUnique<GstSDPMessage> firefoxAnswer = parsed(firefox);
+    sdp::dropUnofferedExtmaps(firefoxAnswer.get(), moved.get());
+    g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(firefoxAnswer.get(), 0), sdp::kTwccUri), ==, -1);
+    g_assert_cmpint(sdp::extmapId(gst_sdp_message_get_media(firefoxAnswer.get(), 1), sdp::kTwccUri), ==, 7);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -493,5 +519,6 @@ int main(int argc, char** argv)
     g_test_add_func("/sdp/offer-caps", testOfferCaps);
     g_test_add_func("/sdp/extmap-id", testExtmapId);
     g_test_add_func("/sdp/add-extmap", testAddExtmap);
+    g_test_add_func("/sdp/drop-unoffered-extmaps", testDropUnofferedExtmaps);
     return g_test_run();
 }
